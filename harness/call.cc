@@ -1,0 +1,200 @@
+#include "call.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+
+#include <fmt/format.h>
+
+#include "case_error.h"
+#include "names.h"
+#include "quote.h"
+
+namespace sockspec {
+
+std::string CallResult::describe() const {
+  std::string text = call + " = ";
+  if (failed()) return text + "-1 " + errno_name(err);
+  text += std::to_string(value);
+  if (!fds.empty()) text += fmt::format(" [{}]", fmt::join(fds, ", "));
+  if (!data.empty() || call.starts_with("recv") || call.starts_with("read"))
+    text += " " + quote_bytes(data);
+  if (address) text += " from " + address->describe();
+  if (msg_flags != 0) text += " msg_flags=" + msg_flags_name(msg_flags);
+  return text;
+}
+
+void PrintTo(const CallResult& result, std::ostream* os) {
+  *os << result.describe();
+}
+
+std::string shutdown_how_name(int how) {
+  switch (how) {
+    case SHUT_RD:
+      return "SHUT_RD";
+    case SHUT_WR:
+      return "SHUT_WR";
+    case SHUT_RDWR:
+      return "SHUT_RDWR";
+    default:
+      return std::to_string(how);
+  }
+}
+
+CallResult must(CallResult result) {
+  if (result.failed()) throw CaseError(fmt::format("set-up step failed: {}", result.describe()));
+  return result;
+}
+
+namespace call {
+namespace {
+
+// Fills value and errno from a libc return value; errno is read only on failure.
+CallResult finish(std::string text, long value) {
+  CallResult r;
+  r.err = value == -1 ? errno : 0;
+  r.call = std::move(text);
+  r.value = value;
+  return r;
+}
+
+std::string domain_name(int domain) {
+  return domain == AF_UNIX ? "AF_UNIX" : std::to_string(domain);
+}
+
+}  // namespace
+
+CallResult socket(int domain, int type, int protocol) {
+  const int fd = ::socket(domain, type, protocol);
+  return finish(
+      fmt::format("socket({}, {}, {})", domain_name(domain), socket_type_name(type), protocol), fd);
+}
+
+CallResult socketpair(int domain, int type, int protocol) {
+  int sv[2] = {-1, -1};
+  const int rc = ::socketpair(domain, type, protocol, sv);
+  CallResult r = finish(
+      fmt::format("socketpair({}, {}, {})", domain_name(domain), socket_type_name(type), protocol),
+      rc);
+  if (rc == 0) r.fds = {sv[0], sv[1]};
+  return r;
+}
+
+CallResult bind(int fd, const UnixAddress& address) {
+  const int rc = ::bind(fd, address.get(), address.length());
+  return finish(fmt::format("bind({}, {})", fd, address.describe()), rc);
+}
+
+CallResult connect(int fd, const UnixAddress& address) {
+  const int rc = ::connect(fd, address.get(), address.length());
+  return finish(fmt::format("connect({}, {})", fd, address.describe()), rc);
+}
+
+CallResult listen(int fd, int backlog) {
+  return finish(fmt::format("listen({}, {})", fd, backlog), ::listen(fd, backlog));
+}
+
+CallResult accept(int fd) {
+  sockaddr_storage peer{};
+  socklen_t length = sizeof(peer);
+  const int rc = ::accept(fd, reinterpret_cast<sockaddr*>(&peer), &length);
+  CallResult r = finish(fmt::format("accept({})", fd), rc);
+  if (rc >= 0) r.address = UnixAddress::from_kernel(peer, length);
+  return r;
+}
+
+CallResult send(int fd, std::string_view bytes, int flags) {
+  const ssize_t n = ::send(fd, bytes.data(), bytes.size(), flags);
+  return finish(fmt::format("send({}, {}, {})", fd, quote_bytes(bytes, 24), msg_flags_name(flags)),
+                n);
+}
+
+CallResult sendto(int fd, std::string_view bytes, int flags, const UnixAddress& to) {
+  const ssize_t n = ::sendto(fd, bytes.data(), bytes.size(), flags, to.get(), to.length());
+  return finish(fmt::format("sendto({}, {}, {}, {})", fd, quote_bytes(bytes, 24),
+                            msg_flags_name(flags), to.describe()),
+                n);
+}
+
+CallResult recv(int fd, std::size_t length, int flags) {
+  std::string buffer(length, '\0');
+  const ssize_t n = ::recv(fd, buffer.data(), length, flags);
+  CallResult r = finish(fmt::format("recv({}, {}, {})", fd, length, msg_flags_name(flags)), n);
+  if (n > 0)
+    buffer.resize(std::min<std::size_t>(static_cast<std::size_t>(n), length)), r.data = buffer;
+  return r;
+}
+
+CallResult recvfrom(int fd, std::size_t length, int flags) {
+  std::string buffer(length, '\0');
+  sockaddr_storage from{};
+  socklen_t from_length = sizeof(from);
+  const ssize_t n = ::recvfrom(fd, buffer.data(), length, flags, reinterpret_cast<sockaddr*>(&from),
+                               &from_length);
+  CallResult r = finish(fmt::format("recvfrom({}, {}, {})", fd, length, msg_flags_name(flags)), n);
+  if (n >= 0) {
+    buffer.resize(std::min<std::size_t>(static_cast<std::size_t>(n), length));
+    r.data = buffer;
+    r.address = UnixAddress::from_kernel(from, from_length);
+  }
+  return r;
+}
+
+CallResult recvmsg(int fd, std::size_t length, int flags) {
+  std::string buffer(length, '\0');
+  iovec iov{buffer.data(), length};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  const ssize_t n = ::recvmsg(fd, &msg, flags);
+  CallResult r = finish(fmt::format("recvmsg({}, {}, {})", fd, length, msg_flags_name(flags)), n);
+  if (n >= 0) {
+    buffer.resize(std::min<std::size_t>(static_cast<std::size_t>(n), length));
+    r.data = buffer;
+    r.msg_flags = msg.msg_flags;
+  }
+  return r;
+}
+
+CallResult write(int fd, std::string_view bytes) {
+  const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+  return finish(fmt::format("write({}, {})", fd, quote_bytes(bytes, 24)), n);
+}
+
+CallResult read(int fd, std::size_t length) {
+  std::string buffer(length, '\0');
+  const ssize_t n = ::read(fd, buffer.data(), length);
+  CallResult r = finish(fmt::format("read({}, {})", fd, length), n);
+  if (n > 0) buffer.resize(static_cast<std::size_t>(n)), r.data = buffer;
+  return r;
+}
+
+CallResult shutdown(int fd, int how) {
+  return finish(fmt::format("shutdown({}, {})", fd, shutdown_how_name(how)), ::shutdown(fd, how));
+}
+
+CallResult close(int fd) {
+  return finish(fmt::format("close({})", fd), ::close(fd));
+}
+
+namespace {
+template <typename Fn>
+CallResult name_query(const char* name, int fd, Fn fn) {
+  sockaddr_storage storage{};
+  socklen_t length = sizeof(storage);
+  const int rc = fn(fd, reinterpret_cast<sockaddr*>(&storage), &length);
+  CallResult r = finish(fmt::format("{}({})", name, fd), rc);
+  if (rc == 0) r.address = UnixAddress::from_kernel(storage, length);
+  return r;
+}
+}  // namespace
+
+CallResult getsockname(int fd) {
+  return name_query("getsockname", fd, ::getsockname);
+}
+CallResult getpeername(int fd) {
+  return name_query("getpeername", fd, ::getpeername);
+}
+
+}  // namespace call
+}  // namespace sockspec

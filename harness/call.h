@@ -1,0 +1,67 @@
+// libc socket calls that remember what they were asked and what they got.
+//
+// Each function calls the libc function of the same name exactly once and returns a
+// CallResult: the call written out with its arguments, the return value, errno, and what
+// came back (bytes, an address, flags, new fds). Matchers in expect.h compare them, so a
+// failed expectation reads as `send(5, "x", MSG_DONTWAIT) = -1 EPIPE`.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "address.h"
+
+namespace sockspec {
+
+struct CallResult {
+  std::string call;                    // `recv(5, 16, MSG_DONTWAIT)`
+  long value = 0;                      // what the function returned
+  int err = 0;                         // errno, when value == -1
+  std::string data;                    // bytes received
+  std::optional<UnixAddress> address;  // address written back by the kernel
+  int msg_flags = 0;                   // recvmsg's msghdr.msg_flags
+  std::vector<int> fds;                // socketpair's two fds
+
+  bool failed() const { return value == -1; }
+  // `send(5, "x", 0) = 1`, `recv(5, 16, 0) = 3 "abc"`, `bind(3, "srv") = -1 EADDRINUSE`
+  std::string describe() const;
+};
+
+void PrintTo(const CallResult& result, std::ostream* os);  // how GoogleTest shows it
+
+namespace call {
+
+CallResult socket(int domain, int type, int protocol);
+CallResult socketpair(int domain, int type, int protocol);
+CallResult bind(int fd, const UnixAddress& address);
+CallResult connect(int fd, const UnixAddress& address);
+CallResult listen(int fd, int backlog);
+CallResult accept(int fd);
+CallResult send(int fd, std::string_view bytes, int flags);
+CallResult sendto(int fd, std::string_view bytes, int flags, const UnixAddress& to);
+CallResult recv(int fd, std::size_t length, int flags);
+CallResult recvfrom(int fd, std::size_t length, int flags);
+// recvmsg with one iovec of `length` bytes and no control buffer; fills msg_flags.
+CallResult recvmsg(int fd, std::size_t length, int flags);
+CallResult write(int fd, std::string_view bytes);
+CallResult read(int fd, std::size_t length);
+CallResult shutdown(int fd, int how);
+CallResult close(int fd);
+CallResult getsockname(int fd);
+CallResult getpeername(int fd);
+
+}  // namespace call
+
+// Throws CaseError unless the call succeeded; for set-up steps whose failure means the case
+// cannot go on (a test of that step would use an expectation instead). Returns the result.
+CallResult must(CallResult result);
+
+// "SHUT_RD", "SHUT_WR", "SHUT_RDWR"
+std::string shutdown_how_name(int how);
+
+}  // namespace sockspec

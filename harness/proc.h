@@ -1,0 +1,40 @@
+// What the kernel says about a process in /proc: is it running, or blocked, and in which
+// syscall. This is how a case observes "this call blocks" instead of guessing with a sleep:
+// /proc/PID/stat field 3 is the scheduler state ('S' = interruptible sleep) and
+// /proc/PID/syscall starts with the number of the syscall the process is blocked in
+// (proc(5)).
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sockspec {
+
+struct ProcessState {
+  char state = '?';             // R, S, D, T, t, Z ... ('?' when the process is gone)
+  std::optional<long> syscall;  // set while the process is inside a syscall
+  std::string comm;             // the process name (peers are named "peer:NAME")
+
+  bool gone() const { return state == '?'; }
+  bool blocked_in(long syscall_number) const {
+    return (state == 'S' || state == 'D') && syscall == syscall_number;
+  }
+  // "blocked in recvfrom (state S)", "running (state R)", "gone"
+  std::string describe() const;
+};
+
+ProcessState read_process_state(pid_t pid);
+
+// Every process whose process group is `pgid` (from /proc/PID/stat field 5).
+std::vector<pid_t> processes_in_group(pid_t pgid);
+
+// Every process whose parent is `parent`.
+std::vector<pid_t> children_of(pid_t parent);
+
+// The pid of the process tracing `pid` (0 when none), from /proc/PID/status TracerPid.
+pid_t tracer_of(pid_t pid);
+
+}  // namespace sockspec

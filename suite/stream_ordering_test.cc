@@ -1,0 +1,84 @@
+// Ordering on SOCK_STREAM and SOCK_SEQPACKET.
+//
+// unix(7): "SOCK_STREAM, for a stream-oriented socket and SOCK_SEQPACKET, for a
+// sequenced-packet socket that is connection-oriented, preserves message boundaries, and
+// delivers messages in the order that they were sent." A stream has no boundaries: the
+// reader may see the writer's bytes split and joined in any way, but never reordered,
+// duplicated or lost.
+#include <poll.h>
+
+#include <gtest/gtest.h>
+#include <rapidcheck.h>
+
+#include "call.h"
+#include "case.h"
+#include "case_error.h"
+#include "expect.h"
+#include "kind_gen.h"
+#include "rule.h"
+
+namespace sockspec {
+namespace {
+
+// Blocking sends; on a non-blocking end, waits for room with poll() and goes on.
+void send_all(int fd, std::string_view bytes, Clock::time_point deadline) {
+  while (!bytes.empty()) {
+    const CallResult r = call::send(fd, bytes, 0);
+    if (r.failed() && r.err == EAGAIN) {
+      pollfd pfd{fd, POLLOUT, 0};
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0 || ::poll(&pfd, 1, static_cast<int>(left.count())) <= 0)
+        throw CaseError("no room to send before the deadline: " + r.describe());
+      continue;
+    }
+    must(r);
+    bytes.remove_prefix(static_cast<std::size_t>(r.value));
+  }
+}
+
+class StreamOrderingTest : public CaseTest {};
+
+SOCKSPEC_RULE(
+    StreamOrderingTest, ReaderGetsExactlyTheBytesWrittenInOrder,
+    "SOCK_STREAM delivers the bytes written by one peer to the other exactly and in "
+    "order, however the writes and reads are split",
+    "unix(7) DESCRIPTION (SOCK_STREAM); POSIX socket(3p) SOCK_STREAM; unix_stream_sendmsg()", "");
+TEST_F(StreamOrderingTest, ReaderGetsExactlyTheBytesWrittenInOrder) {
+  const bool ok = rc::check("stream ordering", [this] {
+    const PairKind kind = *gen_kind([](const PairKind& k) { return k.type == SOCK_STREAM; });
+    const auto writes = *rc::gen::container<std::vector<std::string>>(
+        rc::gen::nonEmpty(rc::gen::container<std::string>(rc::gen::arbitrary<char>())));
+    const auto read_sizes = *rc::gen::nonEmpty(
+        rc::gen::container<std::vector<std::size_t>>(rc::gen::inRange<std::size_t>(1, 300)));
+    std::string expected;
+    for (const auto& w : writes) expected += w;
+
+    SocketPair pair = make_pair(kind, here());
+    Peer& writer = here().fork_peer("writer", [&](PeerSelf& self) {
+      pair.b.reset();
+      for (const auto& w : writes) send_all(pair.a.get(), w, self.deadline());
+    });
+    pair.a.reset();
+    std::string received;
+    for (std::size_t i = 0; received.size() < expected.size(); ++i) {
+      const std::size_t want =
+          std::min(read_sizes[i % read_sizes.size()], expected.size() - received.size());
+      pollfd pfd{pair.b.get(), POLLIN, 0};
+      ::poll(&pfd, 1, 5000);
+      const CallResult r = call::recv(pair.b.get(), want, 0);
+      if (r.failed() && r.err == EAGAIN) continue;
+      RC_ASSERT(!r.failed());
+      RC_ASSERT(r.value > 0);
+      received += r.data;
+    }
+    writer.expect_clean_exit();
+    RC_ASSERT(received == expected);
+    // Once the writer is gone and everything is read, the stream ends.
+    RC_ASSERT(call::recv(pair.b.get(), 1, MSG_DONTWAIT).value == 0);
+  });
+  EXPECT_TRUE(ok);
+}
+
+}  // namespace
+}  // namespace sockspec
