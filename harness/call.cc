@@ -1,8 +1,10 @@
 #include "call.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -194,6 +196,49 @@ CallResult getsockname(int fd) {
 }
 CallResult getpeername(int fd) {
   return name_query("getpeername", fd, ::getpeername);
+}
+
+namespace {
+std::string fcntl_command_name(int cmd) {
+  switch (cmd) {
+    case F_GETFL:
+      return "F_GETFL";
+    case F_SETFL:
+      return "F_SETFL";
+    case F_GETFD:
+      return "F_GETFD";
+    case F_SETFD:
+      return "F_SETFD";
+    default:
+      return std::to_string(cmd);
+  }
+}
+
+// "O_RDWR|O_NONBLOCK", as strace shows file status flags.
+std::string file_status_flags_name(int flags) {
+  std::string text = (flags & O_ACCMODE) == O_RDONLY   ? "O_RDONLY"
+                     : (flags & O_ACCMODE) == O_WRONLY ? "O_WRONLY"
+                     : (flags & O_ACCMODE) == O_RDWR   ? "O_RDWR"
+                                                       : fmt::format("{:#o}", flags & O_ACCMODE);
+  int rest = flags & ~O_ACCMODE;
+  for (auto [bit, name] : {std::pair{O_NONBLOCK, "O_NONBLOCK"}, std::pair{O_APPEND, "O_APPEND"},
+                           std::pair{O_ASYNC, "O_ASYNC"}})
+    if (rest & bit) text += fmt::format("|{}", name), rest &= ~bit;
+  if (rest) text += fmt::format("|{:#o}", rest);
+  return text;
+}
+}  // namespace
+
+CallResult fcntl(int fd, int cmd, int arg) {
+  const int rc = ::fcntl(fd, cmd, arg);
+  if (cmd == F_GETFL || cmd == F_GETFD)
+    return finish(fmt::format("fcntl({}, {})", fd, fcntl_command_name(cmd)), rc);
+  const std::string shown = cmd == F_SETFL ? file_status_flags_name(arg) : std::to_string(arg);
+  return finish(fmt::format("fcntl({}, {}, {})", fd, fcntl_command_name(cmd), shown), rc);
+}
+
+CallResult dup(int fd) {
+  return finish(fmt::format("dup({})", fd), ::dup(fd));
 }
 
 }  // namespace call

@@ -54,6 +54,11 @@ CallResult shutdown(int fd, int how);
 CallResult close(int fd);
 CallResult getsockname(int fd);
 CallResult getpeername(int fd);
+// fcntl with an int argument: F_GETFL (the argument is ignored), F_SETFL, F_GETFD, F_SETFD.
+// The file status flags (O_NONBLOCK...) belong to the open file description, not to the fd.
+CallResult fcntl(int fd, int cmd, int arg = 0);
+// A second fd for the same open file description.
+CallResult dup(int fd);
 
 }  // namespace call
 

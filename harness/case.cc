@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "case_error.h"
+#include "case_file_name.h"
 #include "names.h"
 #include "proc.h"
 #include "wait.h"
@@ -28,14 +29,6 @@ std::chrono::milliseconds case_budget() {
   if (const char* ms = std::getenv("SOCKSPEC_CASE_TIMEOUT_MS"))
     return std::chrono::milliseconds(std::atol(ms));
   return std::chrono::milliseconds(10'000);
-}
-
-// Turns a GoogleTest name into something safe in a file name or an abstract name.
-std::string sanitize(std::string_view id) {
-  std::string out;
-  for (char c : id)
-    out += (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-') ? c : '_';
-  return out;
 }
 
 void reset_sigpipe() {
@@ -62,7 +55,7 @@ std::string InjectedFault::strace_expression() const {
   return fmt::format("inject={}:{}:when={}", syscall, action, when);
 }
 
-Case::Case(std::string id) : id_(sanitize(id)), deadline_(Clock::now() + case_budget()) {
+Case::Case(std::string id) : id_(case_file_name(id)), deadline_(Clock::now() + case_budget()) {
   if (g_current) throw CaseError("a case is already running in this process");
   reset_sigpipe();
   if (const char* given = std::getenv("SOCKSPEC_CASE_DIR"); given && *given) {

@@ -86,6 +86,11 @@ std::vector<pid_t> processes_in_group(pid_t pgid) {
   return members;
 }
 
+pid_t process_group_of(pid_t pid) {
+  const auto stat = read_stat(pid);
+  return stat ? stat->pgrp : 0;
+}
+
 std::vector<pid_t> children_of(pid_t parent) {
   std::vector<pid_t> children;
   for (pid_t pid : all_pids())

@@ -31,6 +31,9 @@ ProcessState read_process_state(pid_t pid);
 // Every process whose process group is `pgid` (from /proc/PID/stat field 5).
 std::vector<pid_t> processes_in_group(pid_t pgid);
 
+// The process group of `pid` (0 when the process is gone).
+pid_t process_group_of(pid_t pid);
+
 // Every process whose parent is `parent`.
 std::vector<pid_t> children_of(pid_t parent);
 

@@ -1,0 +1,79 @@
+#include "case_list.h"
+
+#include <fnmatch.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "runner_error.h"
+
+namespace sockspec {
+
+namespace {
+
+std::string capture_output(const std::string& command) {
+  std::FILE* pipe = ::popen(command.c_str(), "r");
+  if (!pipe) throw RunnerError(fmt::format("cannot run {}", command));
+  std::string out;
+  char buffer[4096];
+  while (const std::size_t n = std::fread(buffer, 1, sizeof(buffer), pipe)) out.append(buffer, n);
+  const int status = ::pclose(pipe);
+  if (status != 0)
+    throw RunnerError(
+        fmt::format("{} failed (status {}); rebuild with `ci/bootstrap`", command, status));
+  return out;
+}
+
+std::vector<std::string> split(const std::string& text, char separator) {
+  std::vector<std::string> parts;
+  std::stringstream in(text);
+  for (std::string part; std::getline(in, part, separator);)
+    if (!part.empty()) parts.push_back(part);
+  return parts;
+}
+
+bool matches_any(const std::vector<std::string>& patterns, const std::string& name) {
+  for (const auto& p : patterns)
+    if (::fnmatch(p.c_str(), name.c_str(), 0) == 0) return true;
+  return false;
+}
+
+}  // namespace
+
+std::vector<CaseInfo> discover_cases(const std::filesystem::path& suite) {
+  if (!std::filesystem::exists(suite))
+    throw RunnerError(
+        fmt::format("case binary {} not found; build it with `ci/bootstrap`", suite.string()));
+  std::vector<CaseInfo> cases;
+  std::stringstream lines(capture_output(fmt::format("'{}' --sockspec-list", suite.string())));
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty()) continue;
+    try {
+      const auto j = nlohmann::json::parse(line);
+      cases.push_back({j.at("name"), j.value("rule", ""), j.value("citation", ""),
+                       j.value("linux", ""), j.value("file", ""), j.value("line", 0)});
+    } catch (const nlohmann::json::exception& e) {
+      throw RunnerError(fmt::format("{} --sockspec-list printed a line that is not a case: {}",
+                                    suite.string(), line));
+    }
+  }
+  return cases;
+}
+
+std::vector<CaseInfo> filter_cases(const std::vector<CaseInfo>& cases, const std::string& filter) {
+  const auto dash = filter.find('-');
+  const auto positive = split(filter.substr(0, dash), ':');
+  const auto negative =
+      dash == std::string::npos ? std::vector<std::string>{} : split(filter.substr(dash + 1), ':');
+  std::vector<CaseInfo> kept;
+  for (const auto& c : cases)
+    if ((positive.empty() || matches_any(positive, c.name)) && !matches_any(negative, c.name))
+      kept.push_back(c);
+  return kept;
+}
+
+}  // namespace sockspec

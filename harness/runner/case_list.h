@@ -1,0 +1,29 @@
+// Finding the cases: the case binary lists itself (--sockspec-list), with each case's rule.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace sockspec {
+
+struct CaseInfo {
+  std::string name;  // GoogleTest full name, "Kinds/EagainTest.RecvOnEmpty/stream_socketpair"
+  std::string rule;
+  std::string citation;
+  std::string linux_note;
+  std::string file;
+  int line = 0;
+
+  // "Kinds/EagainTest" and "RecvOnEmpty/stream_socketpair"
+  std::string suite_part() const { return name.substr(0, name.find('.')); }
+  std::string test_part() const { return name.substr(name.find('.') + 1); }
+};
+
+// Runs `suite --sockspec-list`. RunnerError when the binary is missing or says nonsense.
+std::vector<CaseInfo> discover_cases(const std::filesystem::path& suite);
+
+// GoogleTest filter syntax: "POS1:POS2-NEG1:NEG2", each a glob with * and ?.
+std::vector<CaseInfo> filter_cases(const std::vector<CaseInfo>& cases, const std::string& filter);
+
+}  // namespace sockspec

@@ -1,0 +1,29 @@
+// What a case came to: passed, failed or skipped, with everything a reader needs to see why.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "case_list.h"
+#include "case_process.h"
+
+namespace sockspec {
+
+enum class Status { kPassed, kFailed, kSkipped };
+std::string status_name(Status status);  // "passed", "failed", "skipped"
+
+struct CaseResult {
+  CaseInfo info;
+  Status status = Status::kFailed;
+  double seconds = 0;
+  std::string message;  // failures (or the skip reason), as GoogleTest and the runner wrote them
+  std::string output;   // what the case's processes printed
+  std::vector<std::string> traces;  // trace files, relative to the report dir
+  std::string trace_note;  // e.g. "the traced re-run passed: the failure did not reproduce"
+  std::string rapidcheck_reproduce;  // set for a failed property
+};
+
+// Reads GoogleTest's JSON result and the captured output of a finished case process.
+CaseResult evaluate(const CaseLaunch& launch, const CaseExit& exit);
+
+}  // namespace sockspec

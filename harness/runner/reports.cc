@@ -1,0 +1,145 @@
+#include "reports.h"
+
+#include <gnu/libc-version.h>
+#include <sys/utsname.h>
+
+#include <fstream>
+#include <map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "console.h"
+#include "runner_error.h"
+
+namespace sockspec {
+
+namespace {
+
+std::string xml_escape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        // XML 1.0 has no way to write most control characters; show them instead.
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t')
+          out += fmt::format("\\x{:02x}", c);
+        else
+          out += c;
+    }
+  }
+  return out;
+}
+
+std::ofstream open_report(const std::filesystem::path& path) {
+  std::ofstream out(path);
+  if (!out)
+    throw RunnerError(fmt::format("cannot write {}; choose another --report dir", path.string()));
+  return out;
+}
+
+std::string kernel_release() {
+  utsname u{};
+  ::uname(&u);
+  return u.release;
+}
+
+}  // namespace
+
+void write_junit(const RunSummary& s, const std::filesystem::path& report_dir) {
+  // One <testsuite> per GoogleTest suite, in the order cases ran.
+  std::map<std::string, std::vector<const CaseResult*>> suites;
+  std::vector<std::string> order;
+  for (const auto& r : s.results) {
+    const std::string suite = r.info.suite_part();
+    if (!suites.contains(suite)) order.push_back(suite);
+    suites[suite].push_back(&r);
+  }
+  auto count = [](const auto& results, Status status) {
+    return std::count_if(results.begin(), results.end(),
+                         [&](const auto* r) { return r->status == status; });
+  };
+  std::vector<const CaseResult*> all;
+  for (const auto& r : s.results) all.push_back(&r);
+
+  std::ofstream out = open_report(report_dir / "junit.xml");
+  out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  out << fmt::format(
+      "<testsuites name=\"sockspec\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" "
+      "time=\"{:.3f}\">\n",
+      all.size(), count(all, Status::kFailed), count(all, Status::kSkipped), s.seconds);
+  for (const auto& name : order) {
+    const auto& results = suites[name];
+    double seconds = 0;
+    for (const auto* r : results) seconds += r->seconds;
+    out << fmt::format(
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{:.3f}\">\n",
+        xml_escape(name), results.size(), count(results, Status::kFailed),
+        count(results, Status::kSkipped), seconds);
+    for (const auto* r : results) {
+      out << fmt::format(
+          "    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3f}\" file=\"{}\" line=\"{}\">\n",
+          xml_escape(name), xml_escape(r->info.test_part()), r->seconds, xml_escape(r->info.file),
+          r->info.line);
+      out << "      <properties>\n";
+      out << fmt::format("        <property name=\"rule\" value=\"{}\"/>\n",
+                         xml_escape(r->info.rule));
+      out << fmt::format("        <property name=\"citation\" value=\"{}\"/>\n",
+                         xml_escape(r->info.citation));
+      for (const auto& trace : r->traces)
+        out << fmt::format("        <property name=\"trace\" value=\"{}\"/>\n",
+                           xml_escape((report_dir / trace).string()));
+      out << "      </properties>\n";
+      if (r->status == Status::kFailed) {
+        const std::string first_line = r->message.substr(0, r->message.find('\n'));
+        out << fmt::format("      <failure message=\"{}\">{}</failure>\n", xml_escape(first_line),
+                           xml_escape(failure_text(*r, report_dir)));
+        out << fmt::format("      <system-out>{}</system-out>\n", xml_escape(r->output));
+      } else if (r->status == Status::kSkipped) {
+        out << fmt::format("      <skipped message=\"{}\"/>\n", xml_escape(r->message));
+      }
+      out << "    </testcase>\n";
+    }
+    out << "  </testsuite>\n";
+  }
+  out << "</testsuites>\n";
+}
+
+void write_results_json(const RunSummary& s, const std::filesystem::path& report_dir) {
+  nlohmann::json cases = nlohmann::json::array();
+  std::map<std::string, int> counts{{"passed", 0}, {"failed", 0}, {"skipped", 0}};
+  for (const auto& r : s.results) {
+    ++counts[status_name(r.status)];
+    nlohmann::json c = {{"name", r.info.name},         {"status", status_name(r.status)},
+                        {"seconds", r.seconds},        {"rule", r.info.rule},
+                        {"citation", r.info.citation}, {"linux", r.info.linux_note},
+                        {"file", r.info.file},         {"line", r.info.line},
+                        {"traces", r.traces}};
+    if (r.status != Status::kPassed) c["message"] = r.message;
+    if (!r.trace_note.empty()) c["trace_note"] = r.trace_note;
+    if (!r.rapidcheck_reproduce.empty()) c["rapidcheck_reproduce"] = r.rapidcheck_reproduce;
+    cases.push_back(std::move(c));
+  }
+  const nlohmann::json doc = {{"target", "native"},
+                              {"kernel", kernel_release()},
+                              {"libc", fmt::format("glibc {}", gnu_get_libc_version())},
+                              {"seconds", s.seconds},
+                              {"interrupted", s.interrupted},
+                              {"summary", counts},
+                              {"cases", cases}};
+  open_report(report_dir / "results.json") << doc.dump(2) << "\n";
+}
+
+}  // namespace sockspec

@@ -1,0 +1,41 @@
+// Runs cases in parallel, each in its own process group and directory, within its deadline;
+// re-runs a failed case under strace to record its trace.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "case_list.h"
+#include "case_result.h"
+
+namespace sockspec {
+
+enum class TraceMode { kFail, kAlways, kNever };
+
+struct RunOptions {
+  std::filesystem::path suite;
+  int jobs = 1;
+  std::filesystem::path report_dir;
+  TraceMode trace = TraceMode::kFail;
+  std::chrono::milliseconds timeout{15'000};
+};
+
+struct RunSummary {
+  std::vector<CaseResult> results;  // in the order the cases were listed
+  double seconds = 0;
+  bool interrupted = false;  // SIGINT or SIGTERM arrived; results are partial
+  std::string trace_note;    // e.g. why there are no traces
+};
+
+struct RunObserver {
+  std::function<void(const CaseInfo&)> started;
+  std::function<void(const CaseResult&)> finished;
+};
+
+RunSummary run_cases(const std::vector<CaseInfo>& cases, const RunOptions& options,
+                     const RunObserver& observer);
+
+}  // namespace sockspec
