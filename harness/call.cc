@@ -241,5 +241,31 @@ CallResult dup(int fd) {
   return finish(fmt::format("dup({})", fd), ::dup(fd));
 }
 
+namespace {
+std::string socket_option_name(int level, int name) {
+  if (level != SOL_SOCKET) return fmt::format("{}, {}", level, name);
+  switch (name) {
+    case SO_PASSCRED:
+      return "SOL_SOCKET, SO_PASSCRED";
+    case SO_PASSSEC:
+      return "SOL_SOCKET, SO_PASSSEC";
+    case SO_SNDBUF:
+      return "SOL_SOCKET, SO_SNDBUF";
+    case SO_RCVBUF:
+      return "SOL_SOCKET, SO_RCVBUF";
+    case SO_PEEK_OFF:
+      return "SOL_SOCKET, SO_PEEK_OFF";
+    default:
+      return fmt::format("SOL_SOCKET, {}", name);
+  }
+}
+}  // namespace
+
+CallResult setsockopt(int fd, int level, int name, int value) {
+  const int rc = ::setsockopt(fd, level, name, &value, sizeof(value));
+  return finish(fmt::format("setsockopt({}, {}, {})", fd, socket_option_name(level, name), value),
+                rc);
+}
+
 }  // namespace call
 }  // namespace sockspec

@@ -59,6 +59,8 @@ CallResult getpeername(int fd);
 CallResult fcntl(int fd, int cmd, int arg = 0);
 // A second fd for the same open file description.
 CallResult dup(int fd);
+// setsockopt with an int value (SO_PASSCRED, SO_SNDBUF, ...).
+CallResult setsockopt(int fd, int level, int name, int value);
 
 }  // namespace call
 

@@ -163,21 +163,11 @@ Peer& Case::fork_peer_under_fault(std::string name, const InjectedFault& fault, 
   self.channel().close();
 
   const std::string trace = trace_path(name).string();
-  const std::vector<std::string> args = {strace,
-                                         "-f",
-                                         "-tt",
-                                         "-T",
-                                         "-yy",
-                                         "-X",
-                                         "verbose",
-                                         "-s",
-                                         "256",
-                                         "-e",
-                                         fault.strace_expression(),
-                                         "-o",
-                                         trace,
-                                         "-p",
-                                         std::to_string(pid)};
+  // --quiet=all: no "Process N attached" chatter; the rest as in the runner's traces.
+  const std::vector<std::string> args = {strace, "--quiet=all", "-f", "-tt",
+                                         "-T",   "-yy",         "-X", "verbose",
+                                         "-s",   "256",         "-e", fault.strace_expression(),
+                                         "-o",   trace,         "-p", std::to_string(pid)};
   std::fflush(nullptr);
   const pid_t tracer = ::fork();
   if (tracer == 0) {

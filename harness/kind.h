@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include <functional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,11 @@ struct SocketPair {
 // Makes a connected pair of `kind` in the current case (names come from Case::path_name /
 // abstract_name). Throws CaseError when a set-up call fails.
 SocketPair make_pair(const PairKind& kind, Case& here);
+
+// How GoogleTest prints a kind in a failure ("GetParam() = stream_pathname_swapped").
+inline void PrintTo(const PairKind& kind, std::ostream* os) {
+  *os << kind.name();
+}
 
 // GoogleTest names instances after their kind instead of /0, /1, ...
 struct KindName {

@@ -172,6 +172,16 @@ void Peer::send_signal(int sig) {
     throw CaseError(fmt::format("kill({}, {}): {}", pid_, signal_name(sig), std::strerror(errno)));
 }
 
+void Peer::wait_until_delivered(int sig) {
+  const bool pending = poll_until(deadline_, [&] {
+    const bool still = signal_pending(pid_, sig);
+    return std::pair{!still, still};
+  });
+  if (pending)
+    throw CaseError(fmt::format("{} stayed pending for peer '{}' until the deadline; it is {}",
+                                signal_name(sig), name_, read_process_state(pid_).describe()));
+}
+
 PeerOutcome Peer::kill_now() {
   send_signal(SIGKILL);
   return join();

@@ -90,6 +90,8 @@ class Peer {
   void wait_until_blocked_in(std::string_view syscall);
   // Sends a signal (e.g. to interrupt a blocked call).
   void send_signal(int sig);
+  // Waits until `sig`, sent earlier, is no longer pending: the peer has taken delivery.
+  void wait_until_delivered(int sig);
   // SIGKILL now, at a point the case chose; returns the outcome once reaped.
   PeerOutcome kill_now();
   // Waits for the peer to end (bounded) and returns how it ended with every failure it

@@ -98,6 +98,15 @@ std::vector<pid_t> children_of(pid_t parent) {
   return children;
 }
 
+bool signal_pending(pid_t pid, int sig) {
+  std::istringstream status(read_file(fmt::format("/proc/{}/status", pid)));
+  const unsigned long long bit = 1ULL << (sig - 1);
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("SigPnd:", 0) == 0 || line.rfind("ShdPnd:", 0) == 0)
+      if (std::stoull(line.substr(7), nullptr, 16) & bit) return true;
+  return false;
+}
+
 pid_t tracer_of(pid_t pid) {
   std::istringstream status(read_file(fmt::format("/proc/{}/status", pid)));
   for (std::string line; std::getline(status, line);)

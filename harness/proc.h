@@ -37,6 +37,11 @@ pid_t process_group_of(pid_t pid);
 // Every process whose parent is `parent`.
 std::vector<pid_t> children_of(pid_t parent);
 
+// Whether `sig` is pending for `pid` (sent but not yet delivered): SigPnd or ShdPnd in
+// /proc/PID/status. A signal sent with kill() is pending at once; once the bit clears, the
+// signal has been delivered (its handler ran or is running).
+bool signal_pending(pid_t pid, int sig);
+
 // The pid of the process tracing `pid` (0 when none), from /proc/PID/status TracerPid.
 pid_t tracer_of(pid_t pid);
 

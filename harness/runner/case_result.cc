@@ -100,6 +100,10 @@ CaseResult evaluate(const CaseLaunch& launch, const CaseExit& exit) {
       result.message +=
           fmt::format("\nthe case process was killed by {}", signal_name(exit.signal));
     result.rapidcheck_reproduce = find_reproduce(result.output);
+    if (!result.rapidcheck_reproduce.empty())
+      result.reproduce_command =
+          fmt::format("RC_PARAMS=reproduce={} {} --gtest_filter='{}'", result.rapidcheck_reproduce,
+                      launch.suite.string(), launch.info.name);
   } else if (test->value("result", "") == "SKIPPED") {
     result.status = Status::kSkipped;
     result.message = skip_reason(result.output);

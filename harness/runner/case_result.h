@@ -20,7 +20,8 @@ struct CaseResult {
   std::string output;   // what the case's processes printed
   std::vector<std::string> traces;  // trace files, relative to the report dir
   std::string trace_note;  // e.g. "the traced re-run passed: the failure did not reproduce"
-  std::string rapidcheck_reproduce;  // set for a failed property
+  std::string rapidcheck_reproduce;  // set for a failed property: replays its counterexample
+  std::string reproduce_command;     // the command line that does so
 };
 
 // Reads GoogleTest's JSON result and the captured output of a finished case process.

@@ -13,9 +13,7 @@ std::string failure_text(const CaseResult& r, const std::filesystem::path& repor
     text += fmt::format("\nrule: {}\ndocumented in: {}", r.info.rule, r.info.citation);
     if (!r.info.linux_note.empty()) text += fmt::format(" ({})", r.info.linux_note);
   }
-  if (!r.rapidcheck_reproduce.empty())
-    text += fmt::format("\nreproduce: RC_PARAMS=reproduce={} sockspec-suite --gtest_filter='{}'",
-                        r.rapidcheck_reproduce, r.info.name);
+  if (!r.reproduce_command.empty()) text += "\nreproduce: " + r.reproduce_command;
   for (const auto& trace : r.traces)
     text += fmt::format("\ntrace: {}", (report_dir / trace).string());
   if (!r.trace_note.empty()) text += fmt::format("\ntrace note: {}", r.trace_note);

@@ -5,6 +5,8 @@
 
 #include <fstream>
 #include <map>
+#include <regex>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -56,6 +58,21 @@ std::string kernel_release() {
   return u.release;
 }
 
+// The failure in one line for a CI system's list view: GoogleTest's "file:line" lines left
+// out, the rest joined ("Expected: fails with -1 EAGAIN; Actual: ...").
+std::string one_line_summary(const std::string& message) {
+  static const std::regex location(R"(^\S+:\d+$)");
+  std::string out;
+  std::stringstream lines(message);
+  for (std::string line; std::getline(lines, line);) {
+    line.erase(0, line.find_first_not_of(' '));
+    if (line.empty() || std::regex_match(line, location)) continue;
+    if (!out.empty()) out += "; ";
+    out += line;
+  }
+  return out.size() > 400 ? out.substr(0, 400) + "..." : out;
+}
+
 }  // namespace
 
 void write_junit(const RunSummary& s, const std::filesystem::path& report_dir) {
@@ -103,8 +120,8 @@ void write_junit(const RunSummary& s, const std::filesystem::path& report_dir) {
                            xml_escape((report_dir / trace).string()));
       out << "      </properties>\n";
       if (r->status == Status::kFailed) {
-        const std::string first_line = r->message.substr(0, r->message.find('\n'));
-        out << fmt::format("      <failure message=\"{}\">{}</failure>\n", xml_escape(first_line),
+        out << fmt::format("      <failure message=\"{}\">{}</failure>\n",
+                           xml_escape(one_line_summary(r->message)),
                            xml_escape(failure_text(*r, report_dir)));
         out << fmt::format("      <system-out>{}</system-out>\n", xml_escape(r->output));
       } else if (r->status == Status::kSkipped) {

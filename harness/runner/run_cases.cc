@@ -55,6 +55,12 @@ class InterruptSignals {
     ::sigprocmask(SIG_SETMASK, &previous_, nullptr);
   }
   int fd() const { return fd_; }
+  // Takes a pending SIGINT/SIGTERM off the signalfd; true if there was one. Consuming it
+  // matters: a signal left pending would kill the runner when the mask is restored.
+  bool take() {
+    signalfd_siginfo info{};
+    return ::read(fd_, &info, sizeof(info)) == static_cast<ssize_t>(sizeof(info));
+  }
 
  private:
   sigset_t set_{}, previous_{};
@@ -101,7 +107,7 @@ class Run {
         start(queue_.front());
         queue_.pop_front();
       }
-      interrupted = wait_for_events(interrupts.fd());
+      interrupted = wait_for_events(interrupts);
     }
     RunSummary summary;
     summary.interrupted = interrupted;
@@ -148,8 +154,8 @@ class Run {
   }
 
   // Waits until a case ends, a deadline passes or an interrupt arrives. True on interrupt.
-  bool wait_for_events(int signal_fd) {
-    std::vector<pollfd> fds{{signal_fd, POLLIN, 0}};
+  bool wait_for_events(InterruptSignals& interrupts) {
+    std::vector<pollfd> fds{{interrupts.fd(), POLLIN, 0}};
     auto nearest = Clock::time_point::max();
     for (const auto& r : running_) {
       fds.push_back({r.process.pidfd(), POLLIN, 0});
@@ -158,7 +164,7 @@ class Run {
     const auto wait_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(nearest - Clock::now()).count();
     ::poll(fds.data(), fds.size(), static_cast<int>(std::clamp<long long>(wait_ms + 1, 0, 60'000)));
-    if (fds[0].revents & POLLIN) return true;
+    if ((fds[0].revents & POLLIN) && interrupts.take()) return true;
 
     for (auto r = running_.begin(); r != running_.end();) {
       std::optional<CaseExit> exit = r->process.try_reap();

@@ -1,0 +1,97 @@
+// Cases that go wrong on purpose, so the project's own tests can show what a user sees
+// when a case fails: the message, the trace, the report of a hang, a peer's death.
+// They are a separate binary (sockspec-examples) and never part of a conformance run.
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "call.h"
+#include "case.h"
+#include "expect.h"
+#include "property.h"
+#include "rule.h"
+
+namespace sockspec {
+namespace {
+
+class Examples : public CaseTest {};
+
+SOCKSPEC_RULE(Examples, WrongErrno, "recv with MSG_DONTWAIT on an empty socket fails with EAGAIN",
+              "recv(2) ERRORS: EAGAIN", "");
+TEST_F(Examples, WrongErrno) {
+  const CallResult pair = must(call::socketpair(AF_UNIX, SOCK_STREAM, 0));
+  // Deliberately wrong: Linux says EAGAIN.
+  EXPECT_THAT(call::recv(pair.fds[0], 1, MSG_DONTWAIT), FailsWith(ENOTCONN));
+  ::close(pair.fds[0]);
+  ::close(pair.fds[1]);
+}
+
+SOCKSPEC_RULE(Examples, HangsInAccept, "accept on a listener nobody connects to blocks",
+              "accept(2) DESCRIPTION", "");
+TEST_F(Examples, HangsInAccept) {
+  const int listener = static_cast<int>(must(call::socket(AF_UNIX, SOCK_STREAM, 0)).value);
+  must(call::bind(listener, UnixAddress::pathname(here().path_name("srv"))));
+  must(call::listen(listener, 1));
+  call::accept(listener);  // never returns: the runner must kill the case at its deadline
+}
+
+SOCKSPEC_RULE(Examples, PeerKilledBySignal, "a peer that crashes fails its case",
+              "sockspec harness", "");
+TEST_F(Examples, PeerKilledBySignal) {
+  Peer& crasher = here().fork_peer("crasher", [](PeerSelf&) { ::raise(SIGSEGV); });
+  crasher.expect_clean_exit();
+}
+
+SOCKSPEC_RULE(Examples, PeerExpectationFails, "a peer's failed expectation fails its case",
+              "sockspec harness", "");
+TEST_F(Examples, PeerExpectationFails) {
+  here().fork_peer("checker", [](PeerSelf&) {
+    const CallResult pair = must(call::socketpair(AF_UNIX, SOCK_DGRAM, 0));
+    EXPECT_THAT(call::send(pair.fds[0], "ping", MSG_DONTWAIT), Returns(5));  // wrong: 4 bytes
+  });
+}
+
+SOCKSPEC_RULE(Examples, PeerLeftRunning,
+              "a peer that forks a process of its own leaves nothing behind", "sockspec harness",
+              "");
+TEST_F(Examples, PeerLeftRunning) {
+  Peer& parent = here().fork_peer("parent", [](PeerSelf& self) {
+    if (::fork() == 0) {
+      ::setpgid(0, 0);  // leaves the case's process group on purpose
+      ::pause();
+      ::_exit(0);
+    }
+    self.notify("forked");
+  });
+  parent.await("forked");
+}
+
+SOCKSPEC_RULE(Examples, PropertyFails, "no datagram ever contains the byte 'x'",
+              "deliberately false property", "");
+TEST_F(Examples, PropertyFails) {
+  check_property([] {
+    const auto payload =
+        *rc::gen::nonEmpty(rc::gen::container<std::string>(rc::gen::inRange('a', 'z')));
+    const CallResult pair = must(call::socketpair(AF_UNIX, SOCK_DGRAM, 0));
+    must(call::send(pair.fds[0], payload, 0));
+    const CallResult got = call::recv(pair.fds[1], payload.size(), 0);
+    ::close(pair.fds[0]);
+    ::close(pair.fds[1]);
+    RC_ASSERT(got.data.find('x') == std::string::npos);
+  });
+}
+
+SOCKSPEC_RULE(Examples, Skips, "a case that cannot run here says why", "sockspec harness", "");
+TEST_F(Examples, Skips) {
+  GTEST_SKIP() << "needs a frobnicator (apt-get install frobnicator)";
+}
+
+SOCKSPEC_RULE(Examples, Passes, "a case with nothing to do passes", "sockspec harness", "");
+TEST_F(Examples, Passes) {
+  EXPECT_THAT(call::listen(-1, 1), FailsWith(EBADF));
+}
+
+}  // namespace
+}  // namespace sockspec

@@ -1,0 +1,24 @@
+# lit configuration for the project's own tests: they run `sockspec` on cases that fail on
+# purpose (sockspec-examples) and check what a user would see, with FileCheck.
+import os
+import lit.formats
+
+config.name = "sockspec-selftest"
+config.test_format = lit.formats.ShTest(execute_external=True)
+config.suffixes = [".test"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.build_dir, "harness", "tests")
+
+config.substitutions.append(("%sockspec", os.path.join(config.build_dir, "sockspec")))
+config.substitutions.append(("%examples", os.path.join(config.build_dir, "sockspec-examples")))
+config.substitutions.append(("%suite", os.path.join(config.build_dir, "sockspec-suite")))
+config.substitutions.append(("%python", config.python))
+config.substitutions.append(
+    ("%expect_exit", config.python + " " + os.path.join(config.test_source_root, "expect_exit.py")))
+config.substitutions.append(("FileCheck", config.filecheck))
+config.substitutions.append(("not ", config.llvm_not + " "))
+
+config.environment["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
+config.environment["TMPDIR"] = os.environ.get("TMPDIR", "/tmp")
+if config.strace:
+    config.available_features.add("strace")
