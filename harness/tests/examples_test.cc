@@ -93,5 +93,11 @@ TEST_F(Examples, Passes) {
   EXPECT_THAT(call::listen(-1, 1), FailsWith(EBADF));
 }
 
+// Many trivial cases, for ci/bench to measure what the runner costs per case.
+class Trivial : public CaseTest, public ::testing::WithParamInterface<int> {};
+SOCKSPEC_RULE(Trivial, Passes, "a case with nothing to do passes", "sockspec harness", "");
+TEST_P(Trivial, Passes) { EXPECT_THAT(call::listen(-1, 1), FailsWith(EBADF)); }
+INSTANTIATE_TEST_SUITE_P(Many, Trivial, ::testing::Range(0, 200));
+
 }  // namespace
 }  // namespace sockspec
