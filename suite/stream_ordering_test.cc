@@ -1,4 +1,5 @@
-// Ordering on SOCK_STREAM and SOCK_SEQPACKET.
+// Ordering on SOCK_STREAM and SOCK_SEQPACKET: the same bytes, in the same order, and on
+// SOCK_SEQPACKET the same message boundaries.
 //
 // unix(7): "SOCK_STREAM, for a stream-oriented socket and SOCK_SEQPACKET, for a
 // sequenced-packet socket that is connection-oriented, preserves message boundaries, and
@@ -7,14 +8,12 @@
 // duplicated or lost.
 #include <poll.h>
 
-#include <gtest/gtest.h>
-#include <rapidcheck.h>
-
 #include "call.h"
 #include "case.h"
 #include "case_error.h"
 #include "expect.h"
 #include "kind_gen.h"
+#include "property.h"
 #include "rule.h"
 
 namespace sockspec {
@@ -37,6 +36,18 @@ void send_all(int fd, std::string_view bytes, Clock::time_point deadline) {
   }
 }
 
+// One recv of up to `length` bytes; on a non-blocking end, waits for data with poll() first.
+CallResult recv_when_ready(int fd, std::size_t length, Clock::time_point deadline) {
+  while (true) {
+    const CallResult r = call::recv(fd, length, 0);
+    if (!(r.failed() && r.err == EAGAIN)) return r;
+    pollfd pfd{fd, POLLIN, 0};
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0 || ::poll(&pfd, 1, static_cast<int>(left.count())) <= 0)
+      throw CaseError("nothing to receive before the deadline: " + r.describe());
+  }
+}
+
 class StreamOrderingTest : public CaseTest {};
 
 SOCKSPEC_RULE(
@@ -45,7 +56,7 @@ SOCKSPEC_RULE(
     "order, however the writes and reads are split",
     "unix(7) DESCRIPTION (SOCK_STREAM); POSIX socket(3p) SOCK_STREAM; unix_stream_sendmsg()", "");
 TEST_F(StreamOrderingTest, ReaderGetsExactlyTheBytesWrittenInOrder) {
-  const bool ok = rc::check("stream ordering", [this] {
+  check_property([this] {
     const PairKind kind = *gen_kind([](const PairKind& k) { return k.type == SOCK_STREAM; });
     const auto writes = *rc::gen::container<std::vector<std::string>>(
         rc::gen::nonEmpty(rc::gen::container<std::string>(rc::gen::arbitrary<char>())));
@@ -64,10 +75,7 @@ TEST_F(StreamOrderingTest, ReaderGetsExactlyTheBytesWrittenInOrder) {
     for (std::size_t i = 0; received.size() < expected.size(); ++i) {
       const std::size_t want =
           std::min(read_sizes[i % read_sizes.size()], expected.size() - received.size());
-      pollfd pfd{pair.b.get(), POLLIN, 0};
-      ::poll(&pfd, 1, 5000);
-      const CallResult r = call::recv(pair.b.get(), want, 0);
-      if (r.failed() && r.err == EAGAIN) continue;
+      const CallResult r = recv_when_ready(pair.b.get(), want, here().deadline());
       RC_ASSERT(!r.failed());
       RC_ASSERT(r.value > 0);
       received += r.data;
@@ -77,7 +85,36 @@ TEST_F(StreamOrderingTest, ReaderGetsExactlyTheBytesWrittenInOrder) {
     // Once the writer is gone and everything is read, the stream ends.
     RC_ASSERT(call::recv(pair.b.get(), 1, MSG_DONTWAIT).value == 0);
   });
-  EXPECT_TRUE(ok);
+}
+
+SOCKSPEC_RULE(StreamOrderingTest, SeqpacketKeepsMessagesAndTheirBoundaries,
+              "SOCK_SEQPACKET delivers each message whole, once, in the order sent: one recv() "
+              "with room for the largest message returns exactly one message",
+              "unix(7) DESCRIPTION: SOCK_SEQPACKET 'preserves message boundaries, and delivers "
+              "messages in the order that they were sent'; unix_seqpacket_sendmsg()",
+              "SOCK_SEQPACKET for AF_UNIX since Linux 2.6.4");
+TEST_F(StreamOrderingTest, SeqpacketKeepsMessagesAndTheirBoundaries) {
+  check_property([this] {
+    const PairKind kind = *gen_kind([](const PairKind& k) { return k.type == SOCK_SEQPACKET; });
+    const auto messages = *rc::gen::container<std::vector<std::string>>(rc::gen::nonEmpty(
+        rc::gen::resize(2000, rc::gen::container<std::string>(rc::gen::arbitrary<char>()))));
+    std::size_t largest = 1;
+    for (const auto& m : messages) largest = std::max(largest, m.size());
+
+    SocketPair pair = make_pair(kind, here());
+    Peer& writer = here().fork_peer("writer", [&](PeerSelf& self) {
+      pair.b.reset();
+      for (const auto& m : messages) send_all(pair.a.get(), m, self.deadline());
+    });
+    pair.a.reset();
+    for (const auto& sent : messages) {
+      const CallResult r = recv_when_ready(pair.b.get(), largest + 1, here().deadline());
+      RC_ASSERT(!r.failed());
+      RC_ASSERT(r.data == sent);
+    }
+    writer.expect_clean_exit();
+    RC_ASSERT(call::recv(pair.b.get(), 1, MSG_DONTWAIT).value == 0);
+  });
 }
 
 }  // namespace

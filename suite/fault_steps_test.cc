@@ -1,0 +1,114 @@
+// Faults as steps of a case: a signal that interrupts a blocked call, a peer killed at a
+// chosen point, and a syscall fault injected into one peer by strace. The fault-injection
+// campaigns are built from these same steps.
+#include <signal.h>
+#include <unistd.h>
+
+#include "call.h"
+#include "case.h"
+#include "expect.h"
+#include "rule.h"
+
+namespace sockspec {
+namespace {
+
+class FaultStepsTest : public CaseTest {};
+
+volatile sig_atomic_t g_handler_ran = 0;
+void note_signal(int) {
+  g_handler_ran = 1;
+}
+
+void install_handler(int sig, int flags) {
+  struct sigaction action {};
+  action.sa_handler = note_signal;
+  action.sa_flags = flags;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(sig, &action, nullptr);
+}
+
+SOCKSPEC_RULE(FaultStepsTest, SignalWithoutRestartInterruptsBlockedRecv,
+              "a recv() blocked on an AF_UNIX socket fails with EINTR when a handler without "
+              "SA_RESTART catches a signal",
+              "signal(7) 'Interruption of system calls and library functions by signal handlers'; "
+              "recv(2) ERRORS: EINTR",
+              "");
+TEST_F(FaultStepsTest, SignalWithoutRestartInterruptsBlockedRecv) {
+  const CallResult pair = must(call::socketpair(AF_UNIX, SOCK_STREAM, 0));
+  Peer& reader = here().fork_peer("reader", [&](PeerSelf&) {
+    install_handler(SIGUSR1, 0);
+    EXPECT_THAT(call::recv(pair.fds[1], 1, 0), FailsWith(EINTR));
+    EXPECT_EQ(g_handler_ran, 1) << "the handler should have run before recv returned";
+  });
+  reader.wait_until_blocked_in("recvfrom");
+  reader.send_signal(SIGUSR1);
+  reader.expect_clean_exit();
+}
+
+SOCKSPEC_RULE(
+    FaultStepsTest, SignalWithRestartResumesBlockedRecv,
+    "with SA_RESTART, a recv() blocked on an AF_UNIX socket (no SO_RCVTIMEO) is restarted "
+    "after the handler and returns the data that arrives later",
+    "signal(7) 'Interruption of system calls...': recv is restarted if SA_RESTART, unless a "
+    "timeout is set with SO_RCVTIMEO",
+    "");
+TEST_F(FaultStepsTest, SignalWithRestartResumesBlockedRecv) {
+  const CallResult pair = must(call::socketpair(AF_UNIX, SOCK_STREAM, 0));
+  Peer& reader = here().fork_peer("reader", [&](PeerSelf&) {
+    install_handler(SIGUSR1, SA_RESTART);
+    EXPECT_THAT(call::recv(pair.fds[1], 1, 0), Receives("x"));
+    EXPECT_EQ(g_handler_ran, 1) << "the handler should have run while recv was blocked";
+  });
+  reader.wait_until_blocked_in("recvfrom");
+  reader.send_signal(SIGUSR1);
+  reader.wait_until_delivered(SIGUSR1);
+  reader.wait_until_blocked_in("recvfrom");  // blocked again: restarted, not failed
+  EXPECT_THAT(call::send(pair.fds[0], "x", 0), Returns(1));
+  reader.expect_clean_exit();
+}
+
+SOCKSPEC_RULE(
+    FaultStepsTest, KilledWriterLeavesItsDataThenEof,
+    "when a process is killed, its socket is closed: the data it had sent stays queued "
+    "for the reader, and then the reader sees end of file",
+    "unix(7); close(2); unix_release_sock() marks the peer RCV_SHUTDOWN and keeps its queue", "");
+TEST_F(FaultStepsTest, KilledWriterLeavesItsDataThenEof) {
+  const CallResult pair = must(call::socketpair(AF_UNIX, SOCK_STREAM, 0));
+  Peer& writer = here().fork_peer("writer", [&](PeerSelf& self) {
+    ::close(pair.fds[1]);
+    EXPECT_THAT(call::send(pair.fds[0], "abc", 0), Returns(3));
+    self.notify("sent");
+    self.await("never said: the controller kills this peer here");
+  });
+  ::close(pair.fds[0]);
+  writer.await("sent");
+  const PeerOutcome outcome = writer.kill_now();
+  EXPECT_FALSE(outcome.exited);
+  EXPECT_EQ(outcome.signal, SIGKILL);
+  EXPECT_THAT(call::recv(pair.fds[1], 16, 0), Receives("abc"));
+  EXPECT_THAT(call::recv(pair.fds[1], 16, 0), ReturnsEof());
+  ::close(pair.fds[1]);
+}
+
+SOCKSPEC_RULE(
+    FaultStepsTest, FailedSendTransfersNothing,
+    "a send that fails transfers nothing: the receiver of a datagram socket sees only the "
+    "sends that succeeded, in order",
+    "send(2) RETURN VALUE ('On error, -1 is returned'); unix(7) SOCK_DGRAM is reliable "
+    "and ordered; the failure is injected by strace -e inject=sendto:error=ENOBUFS:when=1",
+    "");
+TEST_F(FaultStepsTest, FailedSendTransfersNothing) {
+  if (!strace_available()) GTEST_SKIP() << "strace is not installed (apt-get install strace)";
+  const CallResult pair = must(call::socketpair(AF_UNIX, SOCK_DGRAM, 0));
+  const InjectedFault first_send_fails{"sendto", "error=ENOBUFS", 1};
+  Peer& sender = here().fork_peer_under_fault("sender", first_send_fails, [&](PeerSelf&) {
+    EXPECT_THAT(call::send(pair.fds[0], "first", 0), FailsWith(ENOBUFS));
+    EXPECT_THAT(call::send(pair.fds[0], "second", 0), Returns(6));
+  });
+  sender.expect_clean_exit();
+  EXPECT_THAT(call::recv(pair.fds[1], 16, 0), Receives("second"));
+  EXPECT_THAT(call::recv(pair.fds[1], 16, MSG_DONTWAIT), FailsWith(EAGAIN));
+}
+
+}  // namespace
+}  // namespace sockspec

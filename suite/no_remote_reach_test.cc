@@ -1,0 +1,656 @@
+// No remote reach: a pathname socket is a name for a socket object of *this* kernel.
+//
+// unix(7) calls AF_UNIX sockets a way "to communicate between processes on the same
+// machine". The reason is in how connect() and sendto() find a pathname socket,
+// unix_find_bsd() in net/unix/af_unix.c:
+//   1. kern_path() resolves sun_path like any path, in the caller's mount namespace;
+//   2. the inode found must be a socket file (S_ISSOCK), else ECONNREFUSED;
+//   3. unix_find_socket_byinode() searches the kernel's table of bound pathname sockets
+//      (bsd_socket_buckets) for a socket whose bound dentry has exactly that inode object,
+//      else ECONNREFUSED.
+// The file in the filesystem is only a signpost. Whoever reaches the file through another
+// kernel (a second kernel sharing the filesystem, like User-mode Linux over hostfs, or NFS)
+// or through another filesystem view (a FUSE passthrough mount such as bindfs) arrives at a
+// different inode object with no socket registered on it, and is refused — even though
+// stat() shows a socket file, perhaps with the very same inode number. The course notes
+// this suite grew from say it in one line: local and remote applications cannot connect
+// through file-namespace sockets even if the filesystem holding the socket is visible to the
+// remote operating system.
+//
+// Network namespaces split the other way. The pathname table is global to the kernel, so a
+// pathname socket is reachable from every network namespace that can see the file. Abstract
+// names live in a table of the network namespace (net->unx.table, searched by
+// unix_find_abstract()), so a process in another network namespace finds nothing under the
+// same name and may even bind it afresh (network_namespaces(7): network namespaces "isolate
+// the UNIX domain abstract socket namespace").
+//
+// The cases need tools the kernel alone does not give: a new network namespace (root, or
+// unprivileged user namespaces), bindfs and /dev/fuse, and User-mode Linux with the
+// sockspec-remote-probe program (remote_probe.cc) as the guest's init. A case whose tool is
+// missing is skipped with the install line.
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+// glibc 2.36's <sys/pidfd.h> declares pidfd_open() without C linkage guards.
+extern "C" {
+#include <sys/pidfd.h>
+}
+
+#include <cctype>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "call.h"
+#include "case.h"
+#include "case_error.h"
+#include "expect.h"
+#include "fd.h"
+#include "names.h"
+#include "proc.h"
+#include "rule.h"
+#include "wait.h"
+
+namespace sockspec {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+// --- Small helpers: files, processes -----------------------------------------------------
+
+UnixAddress address_of(const fs::path& path) {
+  return UnixAddress::pathname(path.string());
+}
+
+Fd open_socket(int type) {
+  return Fd(static_cast<int>(must(call::socket(AF_UNIX, type, 0)).value));
+}
+
+// A listening SOCK_STREAM socket at `address`, non-blocking so that "nobody connected" reads
+// as accept() failing with EAGAIN instead of blocking.
+Fd listen_at(const UnixAddress& address) {
+  Fd fd = open_socket(SOCK_STREAM | SOCK_NONBLOCK);
+  must(call::bind(fd.get(), address));
+  must(call::listen(fd.get(), 8));
+  return fd;
+}
+
+void write_text_file(const fs::path& path, const std::string& text) {
+  std::ofstream file(path);
+  file << text;
+  file.flush();
+  if (!file) throw CaseError(fmt::format("cannot write {}", path.string()));
+}
+
+std::string read_text_file(const fs::path& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+// The last `lines` lines of a log, to put under a failure (the case dir is removed after the
+// case, so the log itself will be gone).
+std::string log_tail(const fs::path& path, std::size_t lines = 15) {
+  std::vector<std::string> all;
+  std::ifstream file(path);
+  for (std::string line; std::getline(file, line);)
+    if (!line.empty()) all.push_back(line);
+  const std::size_t from = all.size() > lines ? all.size() - lines : 0;
+  std::string tail = fmt::format("last lines of {}:", path.string());
+  for (std::size_t i = from; i < all.size(); ++i) tail += "\n  | " + all[i];
+  return tail;
+}
+
+std::string namespace_of(pid_t pid, const char* kind) {
+  std::error_code ignored;
+  return fs::read_symlink(fmt::format("/proc/{}/ns/{}", pid, kind), ignored).string();
+}
+
+// Starts `argv` as a child of this process, in this process group (no setsid: the case's
+// process group is what the runner kills at its deadline), with stdin from /dev/null and
+// stdout and stderr appended to `log`. The child holds none of our other fds: not the sockets
+// under test, not the peer's channel.
+pid_t start_program(const std::vector<std::string>& argv, const fs::path& log,
+                    const std::vector<std::pair<std::string, std::string>>& env = {}) {
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) throw CaseError(fmt::format("fork: {}", std::strerror(errno)));
+  if (pid > 0) return pid;
+  const int null = ::open("/dev/null", O_RDONLY);
+  const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (null < 0 || out < 0) ::_exit(126);
+  ::dup2(null, 0);
+  ::dup2(out, 1);
+  ::dup2(out, 2);
+  ::close_range(3, ~0U, 0);
+  for (const auto& [name, value] : env) ::setenv(name.c_str(), value.c_str(), 1);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  ::execv(args[0], args.data());
+  const std::string why = fmt::format("execv {}: {}\n", argv[0], std::strerror(errno));
+  [[maybe_unused]] auto ignored = ::write(2, why.data(), why.size());
+  ::_exit(127);
+}
+
+// Waits, without polling, until child `pid` ends or `until` passes. Returns its wait status,
+// or nullopt if it is still running (then it is not reaped).
+std::optional<int> wait_for_exit(pid_t pid, Clock::time_point until) {
+  Fd pidfd(::pidfd_open(pid, 0));
+  if (!pidfd.valid()) throw CaseError(fmt::format("pidfd_open: {}", std::strerror(errno)));
+  while (true) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) return status;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    pollfd pfd{pidfd.get(), POLLIN, 0};
+    ::poll(&pfd, 1, static_cast<int>(left.count()));
+  }
+}
+
+// Ends child `pid`: SIGTERM (User-mode Linux and bindfs both shut down cleanly on it), and
+// SIGKILL if that did not work within a second. Returns its wait status.
+int stop_program(pid_t pid) {
+  ::kill(pid, SIGTERM);
+  if (auto status = wait_for_exit(pid, Clock::now() + 1s)) return *status;
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return status;
+}
+
+std::string describe_status(int status) {
+  if (WIFEXITED(status)) return fmt::format("exited with status {}", WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return fmt::format("was killed by {}", signal_name(WTERMSIG(status)));
+  return fmt::format("ended with wait status {:#x}", status);
+}
+
+// In a peer that made itself a child subreaper: kills and reaps every process left behind by
+// a program it started (orphans of that program are re-parented to the peer, not to init).
+void reap_left_behind(Clock::time_point until) {
+  for (pid_t pid : children_of(::getpid())) ::kill(pid, SIGKILL);
+  poll_until(until, [] {
+    const pid_t reaped = ::waitpid(-1, nullptr, WNOHANG);
+    return std::pair{reaped < 0, 0};  // ECHILD: nothing left
+  });
+}
+
+// --- Network namespaces --------------------------------------------------------------------
+
+// In a peer: moves it into a new network namespace. As root, unshare(CLONE_NEWNET); without
+// CAP_SYS_ADMIN, a new user namespace grants it over the new network namespace (credentials
+// seen by the socket layer stay those of the caller's real uid). "" on success, else why not.
+std::string enter_new_network_namespace() {
+  if (::unshare(CLONE_NEWNET) == 0) return {};
+  const int plain_error = errno;
+  if (::unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0) return {};
+  return fmt::format("unshare(CLONE_NEWNET): {}; unshare(CLONE_NEWUSER|CLONE_NEWNET): {}",
+                     errno_name(plain_error), errno_name(errno));
+}
+
+// Forks a peer in a new network namespace that runs `body` there. The peer first reports
+// "netns": its namespace (/proc/self/ns/net, "net:[...]"), or "unavailable: <why>", in which
+// case `body` does not run and the case is skipped.
+Peer& fork_peer_in_new_netns(Case& here, std::function<void(PeerSelf&)> body) {
+  return here.fork_peer("other-netns", [body = std::move(body)](PeerSelf& self) {
+    const std::string why_not = enter_new_network_namespace();
+    self.report("netns",
+                why_not.empty() ? namespace_of(::getpid(), "net") : "unavailable: " + why_not);
+    if (why_not.empty()) body(self);
+  });
+}
+
+class NoRemoteReachTest : public CaseTest {};
+
+SOCKSPEC_RULE(NoRemoteReachTest, AbstractNameIsNotVisibleFromAnotherNetworkNamespace,
+              "an abstract name is looked up in the caller's network namespace only: from "
+              "another network namespace, connect() to a listening abstract name and sendto() "
+              "to a bound abstract datagram name fail with ECONNREFUSED, as if nothing were "
+              "bound",
+              "network_namespaces(7) (\"isolate the UNIX domain abstract socket namespace\"); "
+              "unix(7) ERRORS ECONNREFUSED; unix_find_other() -> unix_find_abstract(net, ...) "
+              "-> unix_find_socket_byname() in net->unx.table",
+              "abstract names are per network namespace since AF_UNIX became netns-aware "
+              "(Linux 2.6.24)");
+TEST_F(NoRemoteReachTest, AbstractNameIsNotVisibleFromAnotherNetworkNamespace) {
+  const UnixAddress stream_name = UnixAddress::abstract(here().abstract_name("srv"));
+  const UnixAddress dgram_name = UnixAddress::abstract(here().abstract_name("dgram"));
+  Fd listener = listen_at(stream_name);
+  Fd receiver = open_socket(SOCK_DGRAM | SOCK_NONBLOCK);
+  must(call::bind(receiver.get(), dgram_name));
+
+  // In this namespace both names are live.
+  Fd local = open_socket(SOCK_STREAM);
+  ASSERT_THAT(call::connect(local.get(), stream_name), Succeeds());
+  Fd accepted(static_cast<int>(must(call::accept(listener.get())).value));
+
+  Peer& other = fork_peer_in_new_netns(here(), [&](PeerSelf&) {
+    listener.reset(), receiver.reset(), local.reset(), accepted.reset();
+    Fd client = open_socket(SOCK_STREAM);
+    EXPECT_THAT(call::connect(client.get(), stream_name), FailsWith(ECONNREFUSED));
+    Fd sender = open_socket(SOCK_DGRAM);
+    EXPECT_THAT(call::sendto(sender.get(), "x", 0, dgram_name), FailsWith(ECONNREFUSED));
+  });
+  const std::string netns = other.value("netns");
+  if (netns.starts_with("unavailable"))
+    GTEST_SKIP() << "needs root or unprivileged user namespaces for a new network namespace: "
+                 << netns;
+  EXPECT_NE(netns, namespace_of(::getpid(), "net")) << "the peer did not get its own netns";
+  other.expect_clean_exit();
+  // Nothing reached this namespace's sockets.
+  EXPECT_THAT(call::accept(listener.get()), FailsWith(EAGAIN));
+  EXPECT_THAT(call::recv(receiver.get(), 16, MSG_DONTWAIT), FailsWith(EAGAIN));
+}
+
+SOCKSPEC_RULE(NoRemoteReachTest, SameAbstractNameIsFreeInAnotherNetworkNamespace,
+              "each network namespace has its own abstract namespace: bind() to an abstract "
+              "name that is in use in another network namespace succeeds",
+              "network_namespaces(7); unix_bind_abstract() checks __unix_find_socket_byname() "
+              "in sock_net(sk)->unx.table only (EADDRINUSE within one namespace)",
+              "abstract names are per network namespace since Linux 2.6.24");
+TEST_F(NoRemoteReachTest, SameAbstractNameIsFreeInAnotherNetworkNamespace) {
+  const UnixAddress name = UnixAddress::abstract(here().abstract_name("srv"));
+  Fd listener = listen_at(name);
+  // Within this namespace the name is taken.
+  Fd second = open_socket(SOCK_STREAM);
+  ASSERT_THAT(call::bind(second.get(), name), FailsWith(EADDRINUSE));
+
+  Peer& other = fork_peer_in_new_netns(here(), [&](PeerSelf&) {
+    listener.reset(), second.reset();
+    Fd fd = open_socket(SOCK_STREAM);
+    EXPECT_THAT(call::bind(fd.get(), name), Succeeds());
+  });
+  const std::string netns = other.value("netns");
+  if (netns.starts_with("unavailable"))
+    GTEST_SKIP() << "needs root or unprivileged user namespaces for a new network namespace: "
+                 << netns;
+  EXPECT_NE(netns, namespace_of(::getpid(), "net")) << "the peer did not get its own netns";
+  other.expect_clean_exit();
+}
+
+SOCKSPEC_RULE(NoRemoteReachTest, PathnameSocketIsReachableFromAnotherNetworkNamespace,
+              "a pathname socket is found through the filesystem, not through the network "
+              "namespace: from another network namespace on the same kernel, connect() to a "
+              "listening pathname socket succeeds and data flows",
+              "unix_find_bsd(): kern_path() then unix_find_socket_byinode() in the "
+              "kernel-wide bsd_socket_buckets, with no network-namespace check",
+              "");
+TEST_F(NoRemoteReachTest, PathnameSocketIsReachableFromAnotherNetworkNamespace) {
+  const UnixAddress path = UnixAddress::pathname(here().path_name("srv"));
+  Fd listener = listen_at(path);
+
+  Peer& other = fork_peer_in_new_netns(here(), [&](PeerSelf& self) {
+    listener.reset();
+    Fd client = open_socket(SOCK_STREAM);
+    EXPECT_THAT(call::connect(client.get(), path), Succeeds());
+    EXPECT_THAT(call::send(client.get(), "x", 0), Returns(1));
+    self.notify("sent");
+    self.await("received");
+  });
+  const std::string netns = other.value("netns");
+  if (netns.starts_with("unavailable"))
+    GTEST_SKIP() << "needs root or unprivileged user namespaces for a new network namespace: "
+                 << netns;
+  EXPECT_NE(netns, namespace_of(::getpid(), "net")) << "the peer did not get its own netns";
+  other.await("sent");
+  const CallResult accepted = call::accept(listener.get());
+  ASSERT_THAT(accepted, Succeeds());
+  Fd server(static_cast<int>(accepted.value));
+  EXPECT_THAT(call::recv(server.get(), 16, MSG_DONTWAIT), Receives("x"));
+  other.tell("received");
+  other.expect_clean_exit();
+}
+
+// --- A FUSE passthrough view of the same directory -----------------------------------------
+
+constexpr const char* kBindfs = "/usr/bin/bindfs";
+
+// Why this machine cannot run the bindfs cases, or "".
+std::string why_no_bindfs() {
+  if (::access(kBindfs, X_OK) != 0) return "bindfs is not installed (apt-get install bindfs fuse3)";
+  if (::access("/dev/fuse", R_OK | W_OK) != 0)
+    return fmt::format(
+        "/dev/fuse cannot be opened for reading and writing ({}): load FUSE "
+        "(modprobe fuse) and run as root",
+        errno_name(errno));
+  if (::geteuid() != 0) return "needs root to mount a FUSE filesystem in a private mount namespace";
+  return {};
+}
+
+// In a peer: a mount namespace of its own whose mounts do not propagate back.
+std::string enter_private_mount_namespace() {
+  if (::unshare(CLONE_NEWNS) != 0) return "unshare(CLONE_NEWNS): " + errno_name(errno);
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+    return "mount(/, MS_REC|MS_PRIVATE): " + errno_name(errno);
+  return {};
+}
+
+struct FileIdentity {
+  int error = 0;  // errno of stat(), 0 when it worked
+  dev_t dev = 0;
+  ino_t ino = 0;
+  mode_t mode = 0;
+  std::string describe() const {
+    if (error) return errno_name(error);
+    return fmt::format("dev {}:{} ino {} {}", major(dev), minor(dev), ino,
+                       S_ISSOCK(mode) ? "socket" : "not a socket");
+  }
+};
+
+FileIdentity identity_of(const fs::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return {errno};
+  return {0, st.st_dev, st.st_ino, st.st_mode};
+}
+
+// In a peer inside a private mount namespace: mounts `view` as a bindfs mirror of `source`
+// (bindfs runs as the peer's child, in the case's process group), runs `body` once the file
+// `marker` (a name in both dirs) is visible through the view, then unmounts and waits for
+// bindfs to end. Returns "" when `body` ran, or why it could not.
+std::string with_bindfs_view(PeerSelf& self, const fs::path& source, const fs::path& view,
+                             const fs::path& marker, const fs::path& log,
+                             const std::function<void()>& body) {
+  if (std::string why_not = enter_private_mount_namespace(); !why_not.empty()) return why_not;
+  const pid_t bindfs = start_program({kBindfs, "-f", source.string(), view.string()}, log);
+  const dev_t source_dev = identity_of(source).dev;
+  // The mount is up once `marker` shows through the view from another filesystem than the
+  // source's (before, the view is the plain empty directory).
+  const bool mounted = poll_until(self.deadline(), [&] {
+    const FileIdentity seen = identity_of(view / marker);
+    const bool done =
+        (seen.error == 0 && seen.dev != source_dev) || read_process_state(bindfs).state == 'Z';
+    return std::pair{done, seen.error == 0 && seen.dev != source_dev};
+  });
+  if (mounted) body();
+  // A lazy unmount disconnects the FUSE connection; bindfs sees it and exits on its own.
+  const int unmounted = ::umount2(view.c_str(), MNT_DETACH);
+  std::optional<int> status = wait_for_exit(bindfs, Clock::now() + 2s);
+  if (!status) status = stop_program(bindfs);
+  if (!mounted)
+    return fmt::format("bindfs did not show {} in time; bindfs {}; {}", (view / marker).string(),
+                       describe_status(*status), log_tail(log));
+  if (unmounted != 0) ADD_FAILURE() << "umount2(view, MNT_DETACH): " << errno_name(errno);
+  return {};
+}
+
+SOCKSPEC_RULE(NoRemoteReachTest, SocketFileSeenThroughFusePassthroughIsRefused,
+              "a socket file reached through another filesystem view (a FUSE passthrough "
+              "mount of the same directory) is a socket file of another inode, with no socket "
+              "registered on it: connect() through it fails with ECONNREFUSED while connect() "
+              "through the real path succeeds",
+              "unix(7) ERRORS ECONNREFUSED; unix_find_bsd(): d_backing_inode() of the looked-up "
+              "path, then unix_find_socket_byinode() compares inode objects, not numbers",
+              "");
+TEST_F(NoRemoteReachTest, SocketFileSeenThroughFusePassthroughIsRefused) {
+  if (const std::string why_not = why_no_bindfs(); !why_not.empty()) GTEST_SKIP() << why_not;
+  const fs::path source = here().dir() / "src";
+  const fs::path view = here().dir() / "view";
+  fs::create_directory(source);
+  fs::create_directory(view);
+  Fd listener = listen_at(address_of(source / "sock"));
+
+  Peer& mounter = here().fork_peer("bindfs-view", [&](PeerSelf& self) {
+    listener.reset();
+    const std::string why_not =
+        with_bindfs_view(self, source, view, "sock", here().dir() / "bindfs.log", [&] {
+          const FileIdentity real = identity_of(source / "sock");
+          const FileIdentity mirrored = identity_of(view / "sock");
+          // bindfs even passes the inode number through; the device shows it is another
+          // filesystem, hence another inode object.
+          EXPECT_TRUE(S_ISSOCK(mirrored.mode)) << "through the view: " << mirrored.describe();
+          EXPECT_NE(mirrored.dev, real.dev)
+              << "real: " << real.describe() << "; view: " << mirrored.describe();
+          Fd through_view = open_socket(SOCK_STREAM);
+          EXPECT_THAT(call::connect(through_view.get(), address_of(view / "sock")),
+                      FailsWith(ECONNREFUSED));
+          Fd through_source = open_socket(SOCK_STREAM);
+          EXPECT_THAT(call::connect(through_source.get(), address_of(source / "sock")), Succeeds());
+        });
+    self.report("view", why_not.empty() ? "used" : why_not);
+  });
+  const std::string outcome = mounter.value("view");
+  mounter.expect_clean_exit();
+  ASSERT_EQ(outcome, "used") << "the bindfs view could not be set up";
+  // Exactly one connection arrived: the one through the real path.
+  const CallResult accepted = call::accept(listener.get());
+  EXPECT_THAT(accepted, Succeeds());
+  Fd server(static_cast<int>(accepted.value));
+  EXPECT_THAT(call::accept(listener.get()), FailsWith(EAGAIN));
+}
+
+SOCKSPEC_RULE(NoRemoteReachTest, SocketBoundThroughFusePassthroughIsNotReachableByItsBackingFile,
+              "bind() through a FUSE passthrough view registers the socket on the view's inode: "
+              "the socket file that appears in the backing directory is refused "
+              "(ECONNREFUSED) while connect() through the view succeeds",
+              "unix_bind_bsd(): vfs_mknod() on the path given, the socket is hashed by "
+              "d_backing_inode() of that dentry; unix_find_bsd() -> unix_find_socket_byinode()",
+              "");
+TEST_F(NoRemoteReachTest, SocketBoundThroughFusePassthroughIsNotReachableByItsBackingFile) {
+  if (const std::string why_not = why_no_bindfs(); !why_not.empty()) GTEST_SKIP() << why_not;
+  const fs::path source = here().dir() / "src";
+  const fs::path view = here().dir() / "view";
+  fs::create_directory(source);
+  fs::create_directory(view);
+  write_text_file(source / "mounted", "");  // shows when the view is up
+
+  Peer& mounter = here().fork_peer("bindfs-view", [&](PeerSelf& self) {
+    const std::string why_not =
+        with_bindfs_view(self, source, view, "mounted", here().dir() / "bindfs.log", [&] {
+          Fd listener = listen_at(address_of(view / "sock"));
+          // bindfs created the file in the backing directory with mknod(2).
+          const FileIdentity backing = identity_of(source / "sock");
+          EXPECT_TRUE(S_ISSOCK(backing.mode)) << "backing file: " << backing.describe();
+          Fd through_source = open_socket(SOCK_STREAM);
+          EXPECT_THAT(call::connect(through_source.get(), address_of(source / "sock")),
+                      FailsWith(ECONNREFUSED));
+          Fd through_view = open_socket(SOCK_STREAM);
+          EXPECT_THAT(call::connect(through_view.get(), address_of(view / "sock")), Succeeds());
+          const CallResult accepted = call::accept(listener.get());
+          EXPECT_THAT(accepted, Succeeds());
+          // Every socket here must be closed before the unmount: an accepted socket holds
+          // the listener's path, and with it the FUSE mount, which would keep bindfs alive.
+          Fd server(static_cast<int>(accepted.value));
+          EXPECT_THAT(call::accept(listener.get()), FailsWith(EAGAIN));
+        });
+    self.report("view", why_not.empty() ? "used" : why_not);
+  });
+  const std::string outcome = mounter.value("view");
+  mounter.expect_clean_exit();
+  ASSERT_EQ(outcome, "used") << "the bindfs view could not be set up";
+}
+
+// --- A second kernel: User-mode Linux over hostfs ------------------------------------------
+
+constexpr const char* kUserModeLinux = "/usr/bin/linux";
+// Time kept free at the end of the case, after the guest is stopped, to read its results.
+constexpr auto kAfterGuest = 1500ms;
+
+// The probe is built next to the suite binary (the build puts every program at the top of
+// the build tree).
+fs::path probe_program() {
+  const fs::path probe = fs::read_symlink("/proc/self/exe").parent_path() / "sockspec-remote-probe";
+  if (::access(probe.c_str(), X_OK) != 0)
+    throw CaseError(
+        fmt::format("{} is missing: build the sockspec-remote-probe target", probe.string()));
+  return probe;
+}
+
+// The probe's result file: "key value" lines, complete lines only (the guest may be writing).
+std::map<std::string, std::string> read_probe_results(const fs::path& dir) {
+  std::map<std::string, std::string> results;
+  std::istringstream text(read_text_file(dir / "result"));
+  for (std::string line; std::getline(text, line) && !text.eof();) {
+    const auto space = line.find(' ');
+    results.emplace(line.substr(0, space),
+                    space == std::string::npos ? "" : line.substr(space + 1));
+  }
+  return results;
+}
+
+// One result of the probe, or "(none)" when the probe did not get that far.
+std::string result_of(const std::map<std::string, std::string>& results, const std::string& key) {
+  const auto found = results.find(key);
+  return found == results.end() ? "(none)" : found->second;
+}
+
+std::string describe_results(const fs::path& dir) {
+  std::vector<std::string> lines;
+  std::istringstream text(read_text_file(dir / "result"));
+  for (std::string line; std::getline(text, line);) lines.push_back(line);
+  return fmt::format("guest results: [{}]; {}", fmt::join(lines, "; "), log_tail(dir / "uml.log"));
+}
+
+// Boots User-mode Linux in a peer named "uml" with the probe as its init and `task` as the
+// probe's task; the guest's root is the host's "/" through hostfs. Its console goes to
+// `dir`/uml.log, its memory file and pid file stay in `dir`. The peer waits for the guest to
+// power off, stops it if it has not by kAfterGuest before the case's deadline, reaps whatever
+// it left behind, and reports "exit" (how UML ended) and "run_ms" (exec to exit).
+Peer& boot_guest(Case& here, const fs::path& dir, const std::string& task) {
+  for (const char c : dir.string())
+    if (std::isspace(static_cast<unsigned char>(c)))
+      throw CaseError("the case dir has whitespace, which the guest's command line cannot carry");
+  write_text_file(dir / "task", task + "\n");
+  const auto stop_at = here.deadline() - kAfterGuest;
+  const auto wait_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(stop_at - Clock::now()).count();
+  const std::vector<std::string> argv = {
+      kUserModeLinux,
+      "mem=128M",
+      "root=/dev/root",
+      "rootfstype=hostfs",
+      "rootflags=/",
+      "rw",
+      "init=" + probe_program().string(),
+      "con=null",
+      "con0=null,fd:1",
+      "uml_dir=" + dir.string(),
+      "umid=guest",
+      // Words with '=' the kernel does not know become init's environment.
+      "SOCKSPEC_PROBE_DIR=" + dir.string(),
+      fmt::format("SOCKSPEC_PROBE_WAIT_MS={}", wait_ms),
+  };
+  const fs::path log = dir / "uml.log";
+  return here.fork_peer("uml", [argv, log, dir, stop_at](PeerSelf& self) {
+    // UML runs guest processes as host processes; any that outlive it come back to us.
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+    const auto started = Clock::now();
+    const pid_t uml = start_program(argv, log, {{"TMPDIR", dir.string()}});
+    std::optional<int> status = wait_for_exit(uml, stop_at);
+    const auto run_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+    if (!status) {
+      status = stop_program(uml);
+      ADD_FAILURE() << "User-mode Linux did not power off within " << run_ms
+                    << " ms (a slow machine may need a longer case deadline: "
+                       "SOCKSPEC_CASE_TIMEOUT_MS, or the runner's --timeout); "
+                    << log_tail(log);
+    }
+    reap_left_behind(self.deadline());
+    self.report("exit", describe_status(*status));
+    self.report("run_ms", std::to_string(run_ms));
+  });
+}
+
+std::string why_no_user_mode_linux() {
+  if (::access(kUserModeLinux, X_OK) != 0)
+    return "User-mode Linux is not installed (apt-get install user-mode-linux)";
+  return {};
+}
+
+SOCKSPEC_RULE(NoRemoteReachTest, SecondKernelCannotConnectToHostSocket,
+              "a second kernel that shares the filesystem sees the host's pathname socket as a "
+              "socket file, but its connect() fails with ECONNREFUSED: the listening socket "
+              "exists only in the host kernel's table, and no connection reaches it",
+              "unix(7) DESCRIPTION (\"between processes on the same machine\"), ERRORS "
+              "ECONNREFUSED; the guest's unix_find_bsd() -> unix_find_socket_byinode() finds "
+              "no socket on its hostfs inode",
+              "guest: User-mode Linux 6.1 with hostfs");
+TEST_F(NoRemoteReachTest, SecondKernelCannotConnectToHostSocket) {
+  if (const std::string why_not = why_no_user_mode_linux(); !why_not.empty())
+    GTEST_SKIP() << why_not;
+  const fs::path dir = here().dir();
+  const fs::path host_socket = dir / here().path_name("host-srv");
+  Fd listener = listen_at(address_of(host_socket));
+
+  Peer& uml = boot_guest(here(), dir, "connect " + host_socket.string());
+  const std::string exit = uml.value("exit");
+  RecordProperty("guest_run_ms", uml.value("run_ms"));
+  uml.expect_clean_exit();
+  ASSERT_EQ(exit, "exited with status 0") << "the guest did not power off by itself";
+  const auto results = read_probe_results(dir);
+  ASSERT_TRUE(results.contains("done")) << "the probe did not finish; " << describe_results(dir);
+  EXPECT_EQ(result_of(results, "stat"), "socket")
+      << "the guest should see the host's socket file; " << describe_results(dir);
+  EXPECT_EQ(result_of(results, "connect"), "ECONNREFUSED") << describe_results(dir);
+  EXPECT_THAT(call::accept(listener.get()), FailsWith(EAGAIN)) << "a connection from the guest";
+  // The listener was alive all along: on its own kernel the path works.
+  Fd local = open_socket(SOCK_STREAM);
+  EXPECT_THAT(call::connect(local.get(), address_of(host_socket)), Succeeds());
+}
+
+SOCKSPEC_RULE(NoRemoteReachTest, HostCannotConnectToSocketBoundBySecondKernel,
+              "a socket bound by a second kernel on a shared filesystem leaves a socket file "
+              "the host can see, but the host's connect() to it fails with ECONNREFUSED, while "
+              "inside the second kernel the same path connects",
+              "unix(7) ERRORS ECONNREFUSED; guest unix_bind_bsd() -> vfs_mknod() -> hostfs "
+              "mknod(2) on the host; host unix_find_bsd() -> unix_find_socket_byinode() finds "
+              "no socket on that inode",
+              "guest: User-mode Linux 6.1 with hostfs");
+TEST_F(NoRemoteReachTest, HostCannotConnectToSocketBoundBySecondKernel) {
+  if (const std::string why_not = why_no_user_mode_linux(); !why_not.empty())
+    GTEST_SKIP() << why_not;
+  const fs::path dir = here().dir();
+  const fs::path guest_socket = dir / here().path_name("guest-srv");
+
+  Peer& uml = boot_guest(here(), dir, "listen " + guest_socket.string());
+  // The guest says "listen ok" through the result file; observe it (or the guest's end).
+  const bool listening = poll_until(here().deadline(), [&] {
+    const bool ready = read_probe_results(dir).contains("listen");
+    return std::pair{ready || read_process_state(uml.pid()).state == 'Z', ready};
+  });
+  if (listening) {
+    const auto results = read_probe_results(dir);
+    EXPECT_EQ(result_of(results, "bind"), "ok") << describe_results(dir);
+    EXPECT_EQ(result_of(results, "listen"), "ok") << describe_results(dir);
+    const FileIdentity file = identity_of(guest_socket);
+    EXPECT_TRUE(S_ISSOCK(file.mode)) << "the guest's socket file on the host: " << file.describe();
+    Fd client = open_socket(SOCK_STREAM);
+    EXPECT_THAT(call::connect(client.get(), address_of(guest_socket)), FailsWith(ECONNREFUSED));
+  }
+  write_text_file(dir / "release", "");
+  const std::string exit = uml.value("exit");
+  RecordProperty("guest_run_ms", uml.value("run_ms"));
+  uml.expect_clean_exit();
+  ASSERT_EQ(exit, "exited with status 0") << "the guest did not power off by itself";
+  ASSERT_TRUE(listening) << "the guest never listened; " << describe_results(dir);
+  const auto results = read_probe_results(dir);
+  EXPECT_EQ(result_of(results, "release"), "seen") << describe_results(dir);
+  EXPECT_EQ(result_of(results, "self-connect"), "connected")
+      << "inside the guest the path should work; " << describe_results(dir);
+}
+
+}  // namespace
+}  // namespace sockspec
