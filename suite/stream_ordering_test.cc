@@ -42,7 +42,8 @@ CallResult recv_when_ready(int fd, std::size_t length, Clock::time_point deadlin
     const CallResult r = call::recv(fd, length, 0);
     if (!(r.failed() && r.err == EAGAIN)) return r;
     pollfd pfd{fd, POLLIN, 0};
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0 || ::poll(&pfd, 1, static_cast<int>(left.count())) <= 0)
       throw CaseError("nothing to receive before the deadline: " + r.describe());
   }
