@@ -101,11 +101,13 @@ CaseProcess::CaseProcess(CaseLaunch launch) : launch_(std::move(launch)) {
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
   posix_spawn_file_actions_addchdir_np(&actions, launch_.work_dir.c_str());
 
-  // Own process group; signals as a fresh process has them (the runner blocks SIGINT and
-  // SIGTERM for itself, and a case must not inherit that, nor an ignored SIGPIPE).
+  // Own session, hence own process group and no controlling terminal: no process of the
+  // case can write over the progress line or read the terminal, and a Ctrl-C reaches only
+  // the runner, which stops the cases itself. Signals as a fresh process has them (the
+  // runner blocks SIGINT and SIGTERM for itself, and a case must not inherit that, nor an
+  // ignored SIGPIPE).
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
-  posix_spawnattr_setpgroup(&attributes, 0);
   sigset_t none, defaults;
   sigemptyset(&none);
   sigemptyset(&defaults);
@@ -113,7 +115,7 @@ CaseProcess::CaseProcess(CaseLaunch launch) : launch_(std::move(launch)) {
   posix_spawnattr_setsigmask(&attributes, &none);
   posix_spawnattr_setsigdefault(&attributes, &defaults);
   posix_spawnattr_setflags(&attributes,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+                           POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 
   started_ = Clock::now();
   deadline_ = started_ + launch_.timeout;

@@ -1,5 +1,6 @@
 #include "console.h"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -33,8 +34,15 @@ void Console::clear_progress() {
 void Console::started(const CaseInfo& info) {
   if (!terminal_) return;
   clear_progress();
-  fmt::print(out_, "[{}/{}] {} failed, {} skipped  {}", done_, total_, failed_, skipped_,
-             info.name);
+  // One line that rewrites itself: cut to the terminal's width, or it would wrap and the
+  // next rewrite would leave the wrapped part behind.
+  std::string line =
+      fmt::format("[{}/{}] {} failed, {} skipped  {}", done_, total_, failed_, skipped_, info.name);
+  winsize size{};
+  if (::ioctl(::fileno(out_), TIOCGWINSZ, &size) == 0 && size.ws_col > 1 &&
+      line.size() >= size.ws_col)
+    line.resize(size.ws_col - 1u);
+  fmt::print(out_, "{}", line);
   std::fflush(out_);
 }
 
