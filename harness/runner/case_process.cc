@@ -148,12 +148,7 @@ std::optional<CaseExit> CaseProcess::try_reap() {
   if (::waitid(P_PIDFD, static_cast<id_t>(pidfd_), &info, WEXITED | WNOHANG) != 0 ||
       info.si_pid == 0)
     return std::nullopt;
-  reaped_ = true;
-  CaseExit exit;
-  exit.exited = info.si_code == CLD_EXITED;
-  exit.exit_code = exit.exited ? info.si_status : 0;
-  exit.signal = exit.exited ? 0 : info.si_status;
-  exit.seconds = std::chrono::duration<double>(Clock::now() - started_).count();
+  const CaseExit exit = exit_from(info);
   // Peers the case forgot (or a crashed case's peers) still hold the group: kill them now.
   ::kill(-pid_, SIGKILL);
   return exit;
@@ -163,6 +158,10 @@ CaseExit CaseProcess::reap_blocking() {
   siginfo_t info{};
   while (::waitid(P_PIDFD, static_cast<id_t>(pidfd_), &info, WEXITED) != 0 && errno == EINTR) {
   }
+  return exit_from(info);
+}
+
+CaseExit CaseProcess::exit_from(const siginfo_t& info) {
   reaped_ = true;
   CaseExit exit;
   exit.exited = info.si_code == CLD_EXITED;

@@ -9,6 +9,7 @@
 // the end of its trace.
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -65,6 +66,8 @@ class CaseProcess {
 
  private:
   CaseExit reap_blocking();
+  // Marks the process reaped and turns waitid()'s report into a CaseExit.
+  CaseExit exit_from(const siginfo_t& info);
   void kill_group_leaving_tracer();
 
   CaseLaunch launch_;
