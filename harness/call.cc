@@ -1,9 +1,12 @@
 #include "call.h"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <utility>
 
 #include <fmt/format.h>
@@ -21,7 +24,8 @@ std::string CallResult::describe() const {
   if (!fds.empty()) text += fmt::format(" [{}]", fmt::join(fds, ", "));
   if (!data.empty() || call.starts_with("recv") || call.starts_with("read"))
     text += " " + quote_bytes(data);
-  if (address) text += " from " + address->describe();
+  // getsockname/getpeername return the address itself; receives and accept say whose it is.
+  if (address) text += (call.starts_with("get") ? " " : " from ") + address->describe();
   if (msg_flags != 0) text += " msg_flags=" + msg_flags_name(msg_flags);
   return text;
 }
@@ -265,6 +269,124 @@ CallResult setsockopt(int fd, int level, int name, int value) {
   const int rc = ::setsockopt(fd, level, name, &value, sizeof(value));
   return finish(fmt::format("setsockopt({}, {}, {})", fd, socket_option_name(level, name), value),
                 rc);
+}
+
+CallResult getsockopt(int fd, int level, int name) {
+  int value = 0;
+  socklen_t length = sizeof(value);
+  const int rc = ::getsockopt(fd, level, name, &value, &length);
+  CallResult r = finish(fmt::format("getsockopt({}, {})", fd, socket_option_name(level, name)), rc);
+  if (rc == 0) r.value = value;
+  return r;
+}
+
+CallResult accept4(int fd, int flags) {
+  sockaddr_storage peer{};
+  socklen_t length = sizeof(peer);
+  const int rc = ::accept4(fd, reinterpret_cast<sockaddr*>(&peer), &length, flags);
+  CallResult r = finish(fmt::format("accept4({}, {})", fd, socket_type_name(flags).substr(0)), rc);
+  if (rc >= 0) r.address = UnixAddress::from_kernel(peer, length);
+  return r;
+}
+
+namespace {
+// Room for the ancillary data a case can receive: up to 16 fds and one set of credentials.
+constexpr std::size_t kMaxRights = 16;
+union ControlBuffer {
+  char bytes[CMSG_SPACE(sizeof(int) * kMaxRights) + CMSG_SPACE(sizeof(ucred))];
+  cmsghdr align;
+};
+}  // namespace
+
+CallResult sendmsg(int fd, std::string_view bytes, int flags, const std::vector<int>& rights,
+                   bool credentials) {
+  iovec iov{const_cast<char*>(bytes.data()), bytes.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  ControlBuffer control{};
+  std::size_t used = 0;
+  if (!rights.empty()) used += CMSG_SPACE(sizeof(int) * rights.size());
+  if (credentials) used += CMSG_SPACE(sizeof(ucred));
+  if (used > 0) {
+    msg.msg_control = control.bytes;
+    msg.msg_controllen = used;
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    if (!rights.empty()) {
+      cmsg->cmsg_level = SOL_SOCKET;
+      cmsg->cmsg_type = SCM_RIGHTS;
+      cmsg->cmsg_len = CMSG_LEN(sizeof(int) * rights.size());
+      std::memcpy(CMSG_DATA(cmsg), rights.data(), sizeof(int) * rights.size());
+      cmsg = CMSG_NXTHDR(&msg, cmsg);
+    }
+    if (credentials) {
+      const ucred mine{::getpid(), ::getuid(), ::getgid()};
+      cmsg->cmsg_level = SOL_SOCKET;
+      cmsg->cmsg_type = SCM_CREDENTIALS;
+      cmsg->cmsg_len = CMSG_LEN(sizeof(ucred));
+      std::memcpy(CMSG_DATA(cmsg), &mine, sizeof(mine));
+    }
+  }
+  const ssize_t n = ::sendmsg(fd, &msg, flags);
+  std::string extra;
+  if (!rights.empty()) extra += fmt::format(", SCM_RIGHTS({})", fmt::join(rights, ", "));
+  if (credentials) extra += ", SCM_CREDENTIALS";
+  return finish(fmt::format("sendmsg({}, {}, {}{})", fd, quote_bytes(bytes, 24),
+                            msg_flags_name(flags), extra),
+                n);
+}
+
+CallResult recvmsg_with_control(int fd, std::size_t length, int flags) {
+  std::string buffer(length, '\0');
+  iovec iov{buffer.data(), length};
+  sockaddr_storage from{};
+  ControlBuffer control{};
+  msghdr msg{};
+  msg.msg_name = &from;
+  msg.msg_namelen = sizeof(from);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.bytes;
+  msg.msg_controllen = sizeof(control.bytes);
+  const ssize_t n = ::recvmsg(fd, &msg, flags);
+  CallResult r = finish(fmt::format("recvmsg({}, {}, {})", fd, length, msg_flags_name(flags)), n);
+  if (n < 0) return r;
+  buffer.resize(std::min<std::size_t>(static_cast<std::size_t>(n), length));
+  r.data = buffer;
+  r.msg_flags = msg.msg_flags;
+  r.address = UnixAddress::from_kernel(from, msg.msg_namelen);
+  for (cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+    if (cmsg->cmsg_level != SOL_SOCKET) continue;
+    if (cmsg->cmsg_type == SCM_RIGHTS) {
+      const std::size_t count = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (std::size_t i = 0; i < count; ++i) {
+        int received = -1;
+        std::memcpy(&received, CMSG_DATA(cmsg) + i * sizeof(int), sizeof(int));
+        r.fds.push_back(received);
+      }
+    } else if (cmsg->cmsg_type == SCM_CREDENTIALS) {
+      ucred creds{};
+      std::memcpy(&creds, CMSG_DATA(cmsg), sizeof(creds));
+      r.credentials = creds;
+    }
+  }
+  return r;
+}
+
+CallResult ioctl_fionread(int fd) {
+  int queued = 0;
+  const int rc = ::ioctl(fd, FIONREAD, &queued);
+  CallResult r = finish(fmt::format("ioctl({}, FIONREAD)", fd), rc);
+  if (rc == 0) r.value = queued;
+  return r;
+}
+
+CallResult poll(int fd, int events, int timeout_ms) {
+  pollfd pfd{fd, static_cast<short>(events), 0};
+  const int rc = ::poll(&pfd, 1, timeout_ms);
+  CallResult r = finish(fmt::format("poll({}, {:#x}, {})", fd, events, timeout_ms), rc);
+  r.revents = pfd.revents;
+  return r;
 }
 
 }  // namespace call

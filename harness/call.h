@@ -25,7 +25,9 @@ struct CallResult {
   std::string data;                    // bytes received
   std::optional<UnixAddress> address;  // address written back by the kernel
   int msg_flags = 0;                   // recvmsg's msghdr.msg_flags
-  std::vector<int> fds;                // socketpair's two fds
+  std::vector<int> fds;                // socketpair's two fds; fds received with SCM_RIGHTS
+  std::optional<ucred> credentials;    // received with SCM_CREDENTIALS
+  int revents = 0;                     // poll
 
   bool failed() const { return value == -1; }
   // `send(5, "x", 0) = 1`, `recv(5, 16, 0) = 3 "abc"`, `bind(3, "srv") = -1 EADDRINUSE`
@@ -61,6 +63,21 @@ CallResult fcntl(int fd, int cmd, int arg = 0);
 CallResult dup(int fd);
 // setsockopt with an int value (SO_PASSCRED, SO_SNDBUF, ...).
 CallResult setsockopt(int fd, int level, int name, int value);
+// getsockopt of an int option; on success `value` is the option's value, not getsockopt's 0.
+CallResult getsockopt(int fd, int level, int name);
+CallResult accept4(int fd, int flags);
+// sendmsg of `bytes` with, optionally, SCM_RIGHTS carrying `rights` and SCM_CREDENTIALS
+// carrying this process's pid, uid and gid.
+CallResult sendmsg(int fd, std::string_view bytes, int flags, const std::vector<int>& rights,
+                   bool credentials);
+// recvmsg with room for `length` bytes and for ancillary data (up to 16 fds and one
+// ucred); fills msg_flags, fds and credentials.
+CallResult recvmsg_with_control(int fd, std::size_t length, int flags);
+// ioctl(FIONREAD): on success `value` is the number of bytes (or, on a datagram socket,
+// the size of the next datagram) waiting to be read.
+CallResult ioctl_fionread(int fd);
+// poll on one fd; `revents` is filled.
+CallResult poll(int fd, int events, int timeout_ms);
 
 }  // namespace call
 

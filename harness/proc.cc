@@ -107,6 +107,19 @@ bool signal_pending(pid_t pid, int sig) {
   return false;
 }
 
+int zombie_exit_code(pid_t pid) {
+  const std::string text = read_file(fmt::format("/proc/{}/stat", pid));
+  const auto close = text.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream rest(text.substr(close + 2));
+  std::string field;
+  std::vector<std::string> fields;
+  while (rest >> field) fields.push_back(field);
+  // fields[0] is field 3 (state); field 52 is fields[49].
+  if (fields.empty() || fields[0] != "Z" || fields.size() < 50) return -1;
+  return std::stoi(fields[49]);
+}
+
 pid_t tracer_of(pid_t pid) {
   std::istringstream status(read_file(fmt::format("/proc/{}/status", pid)));
   for (std::string line; std::getline(status, line);)

@@ -42,6 +42,10 @@ std::vector<pid_t> children_of(pid_t parent);
 // signal has been delivered (its handler ran or is running).
 bool signal_pending(pid_t pid, int sig);
 
+// The status a zombie will give waitpid() (/proc/PID/stat field 52), or -1 while the
+// process is not (yet) a zombie.
+int zombie_exit_code(pid_t pid);
+
 // The pid of the process tracing `pid` (0 when none), from /proc/PID/status TracerPid.
 pid_t tracer_of(pid_t pid);
 

@@ -2,6 +2,7 @@
 
 #include <fnmatch.h>
 #include <sys/wait.h>
+#include <algorithm>
 
 #include <cstdio>
 #include <sstream>
@@ -9,6 +10,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "parser.h"
 #include "runner_error.h"
 
 namespace sockspec {
@@ -60,6 +62,28 @@ std::vector<CaseInfo> discover_cases(const std::filesystem::path& suite) {
       throw RunnerError(fmt::format("{} --sockspec-list printed a line that is not a case: {}",
                                     suite.string(), line));
     }
+  }
+  return cases;
+}
+
+std::vector<CaseInfo> discover_scripts(const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir))
+    if (entry.is_regular_file() && entry.path().extension() == ".case")
+      files.push_back(entry.path());
+  std::sort(files.begin(), files.end());
+  std::vector<CaseInfo> cases;
+  for (const auto& file : files) {
+    script::Script parsed;
+    try {
+      parsed = script::parse_script_file(file.string());
+    } catch (const script::ScriptError& e) {
+      throw RunnerError(e.what());
+    }
+    std::string name =
+        "script/" + std::filesystem::relative(file, dir).replace_extension().string();
+    cases.push_back(
+        {name, parsed.rule, parsed.source, parsed.linux_note, file.string(), 1, file.string()});
   }
   return cases;
 }

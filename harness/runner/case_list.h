@@ -14,6 +14,7 @@ struct CaseInfo {
   std::string linux_note;
   std::string file;
   int line = 0;
+  std::string script;  // a scripted case: the path of its file (empty for a GoogleTest case)
 
   // "Kinds/EagainTest" and "RecvOnEmpty/stream_socketpair"
   std::string suite_part() const { return name.substr(0, name.find('.')); }
@@ -22,6 +23,11 @@ struct CaseInfo {
 
 // Runs `suite --sockspec-list`. RunnerError when the binary is missing or says nonsense.
 std::vector<CaseInfo> discover_cases(const std::filesystem::path& suite);
+
+// The scripted cases under `dir` (every *.case, in path order), named "script/<path>"
+// after their path below `dir`, with the rule and citation from their header. A malformed
+// script is a RunnerError naming file:line:column.
+std::vector<CaseInfo> discover_scripts(const std::filesystem::path& dir);
 
 // GoogleTest filter syntax: "POS1:POS2-NEG1:NEG2", each a glob with * and ?.
 std::vector<CaseInfo> filter_cases(const std::vector<CaseInfo>& cases, const std::string& filter);

@@ -52,6 +52,14 @@ std::vector<std::string> command_line(const CaseLaunch& l) {
             l.trace_file.string(),
             "--"};
   }
+  if (!l.info.script.empty()) {
+    // A scripted case runs in `sockspec script --one FILE`, this same program.
+    argv.push_back(std::filesystem::read_symlink("/proc/self/exe").string());
+    argv.push_back("script");
+    argv.push_back("--one");
+    argv.push_back(l.info.script);
+    return argv;
+  }
   argv.push_back(l.suite.string());
   argv.push_back("--gtest_filter=" + l.info.name);
   argv.push_back("--gtest_output=json:" + l.result_json.string());

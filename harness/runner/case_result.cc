@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "interpreter.h"
 #include "names.h"
 
 namespace sockspec {
@@ -49,6 +50,24 @@ std::string find_reproduce(const std::string& output) {
   return std::regex_search(output, match, pattern) ? match[1].str() : "";
 }
 
+// A scripted case says how it went by its exit status; what it printed is the message.
+CaseResult evaluate_script(CaseResult result, const CaseExit& exit) {
+  std::string text = result.output;
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  result.message = text;
+  if (exit.exited && exit.exit_code == script::kScriptPassed) {
+    result.status = Status::kPassed;
+  } else if (exit.exited && exit.exit_code == script::kScriptSkipped) {
+    result.status = Status::kSkipped;
+    if (result.message.starts_with("skipped: ")) result.message.erase(0, 9);
+  } else {
+    result.status = Status::kFailed;
+    if (!exit.exited)
+      result.message += fmt::format("\nthe interpreter was killed by {}", signal_name(exit.signal));
+  }
+  return result;
+}
+
 }  // namespace
 
 CaseResult evaluate(const CaseLaunch& launch, const CaseExit& exit) {
@@ -65,6 +84,8 @@ CaseResult evaluate(const CaseLaunch& launch, const CaseExit& exit) {
         std::chrono::duration<double>(launch.timeout).count(), exit.blocked_report);
     return result;
   }
+
+  if (!launch.info.script.empty()) return evaluate_script(std::move(result), exit);
 
   nlohmann::json json;
   try {

@@ -1,15 +1,18 @@
 // sockspec: runs the AF_UNIX conformance cases and reports what this machine does.
 //
-//   sockspec run  [--filter PATTERN] [-j N] [--report DIR] [--trace fail|always|never]
-//                 [--timeout SECONDS] [--suite PATH]
-//   sockspec list [--filter PATTERN] [--suite PATH]
+//   sockspec run    [--filter PATTERN] [-j N] [--report DIR] [--trace fail|always|never]
+//                   [--timeout SECONDS] [--suite PATH] [--cases DIR]
+//   sockspec list   [--filter PATTERN] [--suite PATH] [--cases DIR]
+//   sockspec script FILE... [-j N] [--report DIR] [--trace MODE] [--timeout SECONDS]
 //
-// Exit status: 0 all passed, 1 a case failed, 2 usage or environment error, 130 interrupted.
+// Exit status: 0 all passed, 1 a case failed, 2 usage or environment error (a malformed
+// script among them), 130 interrupted.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
+#include <iostream>
 #include <map>
 #include <string_view>
 
@@ -17,6 +20,8 @@
 
 #include "case_list.h"
 #include "console.h"
+#include "interpreter.h"
+#include "parser.h"
 #include "reports.h"
 #include "run_cases.h"
 #include "runner_error.h"
@@ -28,8 +33,21 @@ std::filesystem::path default_suite() {
   return std::filesystem::read_symlink("/proc/self/exe").parent_path() / "sockspec-suite";
 }
 
-int list_command(const std::filesystem::path& suite, const std::string& filter) {
-  for (const auto& c : filter_cases(discover_cases(suite), filter)) {
+// The GoogleTest cases of the suite binary, then the scripted cases under `cases_dir`.
+std::vector<CaseInfo> all_cases(const std::filesystem::path& suite,
+                                const std::filesystem::path& cases_dir) {
+  std::vector<CaseInfo> cases = discover_cases(suite);
+  if (cases_dir.empty()) return cases;
+  if (!std::filesystem::is_directory(cases_dir))
+    throw RunnerError(fmt::format(
+        "no scripted cases at {}; point --cases at the cases/ folder of the source tree",
+        cases_dir.string()));
+  for (auto& c : discover_scripts(cases_dir)) cases.push_back(std::move(c));
+  return cases;
+}
+
+int list_command(const std::vector<CaseInfo>& cases) {
+  for (const auto& c : cases) {
     fmt::print("{}\n", c.name);
     fmt::print("    rule: {}\n", c.rule.empty() ? "(none stated)" : c.rule);
     if (!c.citation.empty())
@@ -39,10 +57,7 @@ int list_command(const std::filesystem::path& suite, const std::string& filter) 
   return kAllPassed;
 }
 
-int run_command(const RunOptions& options, const std::string& filter) {
-  const auto cases = filter_cases(discover_cases(options.suite), filter);
-  if (cases.empty())
-    throw RunnerError(fmt::format("no case matches --filter '{}'; see `sockspec list`", filter));
+int run_and_report(const std::vector<CaseInfo>& cases, const RunOptions& options) {
   std::error_code ec;
   std::filesystem::create_directories(options.report_dir, ec);
   if (ec || ::access(options.report_dir.c_str(), W_OK) != 0)
@@ -62,6 +77,34 @@ int run_command(const RunOptions& options, const std::string& filter) {
   return kAllPassed;
 }
 
+// `sockspec script FILE...`: every file is parsed before any runs, so a malformed one stops
+// the command with its file:line:column.
+std::vector<CaseInfo> script_cases(const std::vector<std::string>& files) {
+  std::vector<CaseInfo> cases;
+  for (const auto& file : files) {
+    script::Script parsed;
+    try {
+      parsed = script::parse_script_file(file);
+    } catch (const script::ScriptError& e) {
+      throw RunnerError(e.what());
+    }
+    cases.push_back({"script/" + std::filesystem::path(file).replace_extension().string(),
+                     parsed.rule, parsed.source, parsed.linux_note, file, 1,
+                     std::filesystem::absolute(file).string()});
+  }
+  return cases;
+}
+
+// `sockspec script --one FILE`: the process of one scripted case, started by the runner.
+int interpret_one(const std::string& file) {
+  try {
+    return script::interpret(script::parse_script_file(file), std::cout);
+  } catch (const script::ScriptError& e) {
+    std::fprintf(stderr, "sockspec: %s\n", e.what());
+    return kUsageOrEnvironment;
+  }
+}
+
 }  // namespace
 }  // namespace sockspec
 
@@ -77,32 +120,49 @@ int main(int argc, char** argv) {
   std::string filter;
   double timeout_seconds = 15;
   std::string suite = options.suite.string();
+  std::string cases_dir = SOCKSPEC_CASES_DIR;
+  std::string trace_mode = "fail";
+  const std::map<std::string, TraceMode> trace_modes{
+      {"fail", TraceMode::kFail}, {"always", TraceMode::kAlways}, {"never", TraceMode::kNever}};
+
+  // The options of a run, shared by `run` and `script`.
+  auto add_run_options = [&](CLI::App* command) {
+    command->add_option("-j,--jobs", options.jobs, "Cases run at once")->check(CLI::Range(1, 256));
+    command->add_option("--report", options.report_dir,
+                        "Report dir: junit.xml, results.json, traces/");
+    command->add_option("--trace", trace_mode,
+                        "When to keep a syscall trace: fail (default), always, never");
+    command->add_option("--timeout", timeout_seconds, "Deadline of each case, in seconds")
+        ->check(CLI::Range(1.0, 3600.0));
+  };
 
   auto* run = app.add_subcommand("run", "Run the cases on this machine and write a report");
   run->add_option("--filter", filter,
                   "Cases to run: GoogleTest filter syntax, POS:POS-NEG:NEG with * and ?");
-  run->add_option("-j,--jobs", options.jobs, "Cases run at once")->check(CLI::Range(1, 256));
-  run->add_option("--report", options.report_dir, "Report dir: junit.xml, results.json, traces/");
-  const std::map<std::string, TraceMode> trace_modes{
-      {"fail", TraceMode::kFail}, {"always", TraceMode::kAlways}, {"never", TraceMode::kNever}};
-  std::string trace_mode = "fail";
-  run->add_option("--trace", trace_mode,
-                  "When to keep a syscall trace: fail (default), always, never");
-  run->add_option("--timeout", timeout_seconds, "Deadline of each case, in seconds")
-      ->check(CLI::Range(1.0, 3600.0));
+  add_run_options(run);
   run->add_option("--suite", suite, "Case binary to run (default: sockspec-suite beside sockspec)");
+  run->add_option("--cases", cases_dir, "Folder of scripted cases (*.case); \"\" for none");
 
   auto* list =
       app.add_subcommand("list", "List every case with the rule it checks and its citation");
   list->add_option("--filter", filter, "Cases to list (GoogleTest filter syntax)");
   list->add_option("--suite", suite, "Case binary to list");
+  list->add_option("--cases", cases_dir, "Folder of scripted cases (*.case); \"\" for none");
+
+  std::vector<std::string> script_files;
+  std::string one_script;
+  auto* script =
+      app.add_subcommand("script", "Run scripted cases (the language: cases/LANGUAGE.md)");
+  script->add_option("files", script_files, "Case files")->check(CLI::ExistingFile);
+  add_run_options(script);
+  script->add_option("--one", one_script, "Interpret one file in this process")->group("");
 
   if (argc > 1 && argv[1][0] != '-' && std::string_view(argv[1]) != "run" &&
-      std::string_view(argv[1]) != "list") {
-    std::fprintf(
-        stderr,
-        "sockspec: unknown command '%s'; the commands are run and list (see `sockspec --help`)\n",
-        argv[1]);
+      std::string_view(argv[1]) != "list" && std::string_view(argv[1]) != "script") {
+    std::fprintf(stderr,
+                 "sockspec: unknown command '%s'; the commands are run, list and script (see "
+                 "`sockspec --help`)\n",
+                 argv[1]);
     return kUsageOrEnvironment;
   }
   try {
@@ -113,7 +173,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::string what = e.what();
-    if (app.get_subcommands().empty()) what = "a command is required: run or list";
+    if (app.get_subcommands().empty()) what = "a command is required: run, list or script";
     std::fprintf(stderr, "sockspec: %s; see `sockspec --help`\n", what.c_str());
     return kUsageOrEnvironment;
   }
@@ -125,8 +185,17 @@ int main(int argc, char** argv) {
     options.trace = trace_modes.at(trace_mode);
     options.suite = suite;
     options.timeout = std::chrono::milliseconds(static_cast<long>(timeout_seconds * 1000));
-    if (list->parsed()) return list_command(options.suite, filter);
-    return run_command(options, filter);
+    if (script->parsed()) {
+      if (!one_script.empty()) return interpret_one(one_script);
+      if (script_files.empty())
+        throw RunnerError("sockspec script needs at least one case file (cases/**/*.case)");
+      return run_and_report(script_cases(script_files), options);
+    }
+    const auto cases = filter_cases(all_cases(options.suite, cases_dir), filter);
+    if (list->parsed()) return list_command(cases);
+    if (cases.empty())
+      throw RunnerError(fmt::format("no case matches --filter '{}'; see `sockspec list`", filter));
+    return run_and_report(cases, options);
   } catch (const RunnerError& e) {
     std::fprintf(stderr, "sockspec: %s\n", e.what());
     return kUsageOrEnvironment;

@@ -1,0 +1,107 @@
+#include "constants.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "names.h"
+
+namespace sockspec::script {
+
+namespace {
+
+#define NAMED(x)                      \
+  std::pair<std::string_view, long> { \
+#x, static_cast < long>(x)        \
+  }
+constexpr std::array kConstants{
+    NAMED(AF_UNIX),          NAMED(AF_LOCAL),     NAMED(AF_INET),       NAMED(AF_INET6),
+    NAMED(AF_UNSPEC),        NAMED(SOCK_STREAM),  NAMED(SOCK_DGRAM),    NAMED(SOCK_SEQPACKET),
+    NAMED(SOCK_RAW),         NAMED(SOCK_RDM),     NAMED(SOCK_NONBLOCK), NAMED(SOCK_CLOEXEC),
+    NAMED(MSG_OOB),          NAMED(MSG_PEEK),     NAMED(MSG_DONTROUTE), NAMED(MSG_CTRUNC),
+    NAMED(MSG_TRUNC),        NAMED(MSG_DONTWAIT), NAMED(MSG_EOR),       NAMED(MSG_WAITALL),
+    NAMED(MSG_CONFIRM),      NAMED(MSG_ERRQUEUE), NAMED(MSG_NOSIGNAL),  NAMED(MSG_MORE),
+    NAMED(MSG_CMSG_CLOEXEC), NAMED(SHUT_RD),      NAMED(SHUT_WR),       NAMED(SHUT_RDWR),
+    NAMED(SOL_SOCKET),       NAMED(SO_TYPE),      NAMED(SO_DOMAIN),     NAMED(SO_PROTOCOL),
+    NAMED(SO_ERROR),         NAMED(SO_SNDBUF),    NAMED(SO_RCVBUF),     NAMED(SO_SNDBUFFORCE),
+    NAMED(SO_RCVBUFFORCE),   NAMED(SO_PASSCRED),  NAMED(SO_ACCEPTCONN), NAMED(SO_PEEK_OFF),
+    NAMED(SO_REUSEADDR),     NAMED(SO_KEEPALIVE), NAMED(SO_LINGER),     NAMED(SO_SNDLOWAT),
+    NAMED(SO_RCVLOWAT),      NAMED(SO_PASSSEC),   NAMED(F_GETFL),       NAMED(F_SETFL),
+    NAMED(F_GETFD),          NAMED(F_SETFD),      NAMED(FD_CLOEXEC),    NAMED(O_NONBLOCK),
+    NAMED(O_RDWR),           NAMED(O_RDONLY),     NAMED(O_WRONLY),      NAMED(POLLIN),
+    NAMED(POLLOUT),          NAMED(POLLERR),      NAMED(POLLHUP),       NAMED(POLLRDHUP),
+    NAMED(POLLPRI),          NAMED(POLLNVAL),     NAMED(POLLRDNORM),    NAMED(POLLWRNORM),
+    NAMED(FIONREAD),         NAMED(SIGPIPE),      NAMED(SIGUSR1),       NAMED(SIGUSR2),
+    NAMED(SIGINT),           NAMED(SIGTERM),      NAMED(SIGKILL),       NAMED(SIGCHLD),
+    NAMED(SIGALRM),          NAMED(SIG_BLOCK),    NAMED(SIG_UNBLOCK),   NAMED(SIG_SETMASK),
+};
+#undef NAMED
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
+std::optional<long> constant_value(std::string_view name) {
+  for (const auto& [n, v] : kConstants)
+    if (n == name) return v;
+  return std::nullopt;
+}
+
+std::string nearest_constant(std::string_view name) {
+  std::string best;
+  std::size_t best_distance = 4;
+  for (const auto& [n, v] : kConstants)
+    if (const std::size_t d = edit_distance(name, n); d < best_distance)
+      best = n, best_distance = d;
+  return best;
+}
+
+std::optional<int> errno_value(std::string_view name) {
+  for (int e = 1; e < 134; ++e)
+    if (errno_name(e) == name) return e;
+  if (name == "EWOULDBLOCK") return EWOULDBLOCK;
+  return std::nullopt;
+}
+
+std::optional<int> signal_value(std::string_view name) {
+  for (int s = 1; s < NSIG; ++s)
+    if (signal_name(s) == name) return s;
+  return std::nullopt;
+}
+
+std::string poll_events_name(int events) {
+  std::string out;
+  for (const auto& [n, v] : kConstants) {
+    if (!n.starts_with("POLL") || n == "POLLRDNORM" || n == "POLLWRNORM") continue;
+    if ((events & v) == 0) continue;
+    if (!out.empty()) out += '|';
+    out += n;
+    events &= static_cast<int>(~v);
+  }
+  if (events != 0) out += (out.empty() ? "" : "|") + std::to_string(events);
+  return out.empty() ? "0" : out;
+}
+
+}  // namespace sockspec::script

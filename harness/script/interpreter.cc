@@ -1,0 +1,583 @@
+#include "interpreter.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "call.h"
+#include "case.h"
+#include "case_error.h"
+#include "channel.h"
+#include "constants.h"
+#include "names.h"
+#include "proc.h"
+#include "quote.h"
+#include "wait.h"
+
+namespace sockspec::script {
+
+namespace {
+
+// What an actor sends back for one line.
+struct Outcome {
+  CallResult result;
+  std::string described;  // result.describe(), with abstract names shown without the prefix
+  bool killed = false;    // the actor died during the call
+  int signal = 0;
+};
+
+// Bytes travel between processes as hex inside the JSON reply.
+std::string to_hex(std::string_view bytes) {
+  std::string out;
+  for (unsigned char c : bytes) out += fmt::format("{:02x}", c);
+  return out;
+}
+std::string from_hex(const std::string& hex) {
+  std::string out;
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
+    out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// The actor's side: a loop that runs the lines it is sent.
+
+class Actor {
+ public:
+  Actor(const Script& script, std::string name, Channel channel, std::string abstract_prefix,
+        std::map<std::string, Channel>* later_channels)
+      : script_(script),
+        name_(std::move(name)),
+        channel_(std::move(channel)),
+        prefix_(std::move(abstract_prefix)),
+        later_channels_(later_channels) {}
+
+  [[noreturn]] void run() {
+    ::prctl(PR_SET_NAME, fmt::format("actor:{}", name_).substr(0, 15).c_str());
+    while (true) {
+      Message m;
+      try {
+        m = channel_.receive(Clock::time_point::max(), "the next line");
+      } catch (const CaseError&) {
+        ::_exit(0);  // the interpreter is done with this actor
+      }
+      if (m.tag == "end") ::_exit(0);
+      const Line& line = script_.lines.at(std::stoul(m.payload));
+      if (line.call == "fork") {
+        fork_child(line);
+        continue;
+      }
+      const CallResult r = execute(line);
+      bind(line, r);
+      nlohmann::json reply = {{"value", r.value},         {"err", r.err},
+                              {"msg_flags", r.msg_flags}, {"revents", r.revents},
+                              {"fds", r.fds.size()},      {"described", shown(r.describe())}};
+      reply["data"] = to_hex(r.data);
+      if (r.address) {
+        const UnixAddress a = unprefixed(*r.address);
+        const std::string_view bytes = a.path_bytes();
+        reply["address"] = to_hex(bytes);
+        reply["address_length"] = a.length();
+      }
+      if (r.credentials)
+        reply["credentials"] = {r.credentials->pid, r.credentials->uid, r.credentials->gid};
+      channel_.send("result", reply.dump());
+    }
+  }
+
+ private:
+  int fd(const Argument& a) const { return variables_.at(a.variable); }
+  int integer(const Argument& a) const { return static_cast<int>(a.integer); }
+
+  UnixAddress address(const Argument& a) const {
+    if (!a.abstract) return *a.address;
+    UnixAddress prefixed = UnixAddress::abstract(prefix_ + a.abstract_name);
+    if (a.explicit_addrlen)
+      prefixed = prefixed.with_length(*a.explicit_addrlen + static_cast<socklen_t>(prefix_.size()));
+    return prefixed;
+  }
+
+  // The run's prefix is an implementation detail: the script never wrote it.
+  UnixAddress unprefixed(const UnixAddress& a) const {
+    if (!a.is_abstract() || !a.path_bytes().substr(1).starts_with(prefix_)) return a;
+    const std::string_view name = a.path_bytes().substr(1 + prefix_.size());
+    return UnixAddress::abstract(name);
+  }
+  std::string shown(std::string text) const {
+    for (auto at = text.find(prefix_); at != std::string::npos; at = text.find(prefix_))
+      text.erase(at, prefix_.size());
+    return text;
+  }
+
+  CallResult execute(const Line& line) {
+    const auto& a = line.arguments;
+    const std::string& c = line.call;
+    if (c == "socket") return call::socket(integer(a[0]), integer(a[1]), integer(a[2]));
+    if (c == "socketpair") return call::socketpair(integer(a[0]), integer(a[1]), integer(a[2]));
+    if (c == "bind") return call::bind(fd(a[0]), address(a[1]));
+    if (c == "listen") return call::listen(fd(a[0]), integer(a[1]));
+    if (c == "accept") return call::accept(fd(a[0]));
+    if (c == "accept4") return call::accept4(fd(a[0]), integer(a[1]));
+    if (c == "connect") return call::connect(fd(a[0]), address(a[1]));
+    if (c == "send") return call::send(fd(a[0]), a[1].bytes, integer(a[2]));
+    if (c == "sendto") return call::sendto(fd(a[0]), a[1].bytes, integer(a[2]), address(a[3]));
+    if (c == "sendmsg") {
+      std::vector<int> rights;
+      bool credentials = false;
+      for (std::size_t i = 3; i < a.size(); ++i) {
+        for (const auto& v : a[i].rights) rights.push_back(variables_.at(v));
+        credentials |= a[i].kind == Argument::Kind::kCredentials;
+      }
+      return call::sendmsg(fd(a[0]), a[1].bytes, integer(a[2]), rights, credentials);
+    }
+    if (c == "recv") return call::recv(fd(a[0]), a[1].integer, integer(a[2]));
+    if (c == "recvfrom") return call::recvfrom(fd(a[0]), a[1].integer, integer(a[2]));
+    if (c == "recvmsg") return call::recvmsg_with_control(fd(a[0]), a[1].integer, integer(a[2]));
+    if (c == "read") return call::read(fd(a[0]), a[1].integer);
+    if (c == "write") return call::write(fd(a[0]), a[1].bytes);
+    if (c == "shutdown") return call::shutdown(fd(a[0]), integer(a[1]));
+    if (c == "close") return call::close(fd(a[0]));
+    if (c == "getsockname") return call::getsockname(fd(a[0]));
+    if (c == "getpeername") return call::getpeername(fd(a[0]));
+    if (c == "getsockopt") return call::getsockopt(fd(a[0]), integer(a[1]), integer(a[2]));
+    if (c == "setsockopt")
+      return call::setsockopt(fd(a[0]), integer(a[1]), integer(a[2]), integer(a[3]));
+    if (c == "fcntl") return call::fcntl(fd(a[0]), integer(a[1]), a.size() > 2 ? integer(a[2]) : 0);
+    if (c == "ioctl") return call::ioctl_fionread(fd(a[0]));
+    if (c == "poll") return call::poll(fd(a[0]), integer(a[1]), integer(a[2]));
+    if (c == "signal") return process_call::signal(integer(a[0]), integer(a[1]));
+    if (c == "sigprocmask") return process_call::sigprocmask(integer(a[0]), integer(a[1]));
+    if (c == "sigpending") return process_call::sigpending();
+    throw CaseError("no such call: " + c);
+  }
+
+  // Names the fds the call produced, as the line (or its completion line) says.
+  void bind(const Line& line, const CallResult& r) {
+    if (r.failed()) return;
+    if (line.call == "socketpair" && line.results.size() == 2) {
+      variables_[line.results[0]] = r.fds[0];
+      variables_[line.results[1]] = r.fds[1];
+    } else if (line.results.size() == 1) {
+      variables_[line.results[0]] = static_cast<int>(r.value);
+    }
+    const Line& naming = line.completion ? script_.lines[line.completion] : line;
+    for (std::size_t i = 0; i < naming.expect.bind_rights.size() && i < r.fds.size(); ++i)
+      variables_[naming.expect.bind_rights[i]] = r.fds[i];
+  }
+
+  void fork_child(const Line& line) {
+    std::fflush(nullptr);
+    const pid_t child = ::fork();
+    if (child == 0) {
+      channel_.close();
+      name_ = line.fork_child;
+      channel_ = std::move(later_channels_->at(name_));
+      run();
+    }
+    channel_.send("result", nlohmann::json{{"value", child},
+                                           {"err", 0},
+                                           {"described", fmt::format("fork() = {}", child)}}
+                                .dump());
+  }
+
+  // Calls on the process rather than a socket.
+  struct process_call {
+    static CallResult signal(int sig, int disposition) {
+      struct sigaction action {};
+      action.sa_handler = disposition == 1 ? SIG_IGN : SIG_DFL;
+      CallResult r;
+      r.value = ::sigaction(sig, &action, nullptr);
+      r.err = r.value == -1 ? errno : 0;
+      r.call =
+          fmt::format("signal({}, {})", signal_name(sig), disposition == 1 ? "SIG_IGN" : "SIG_DFL");
+      return r;
+    }
+    static CallResult sigprocmask(int how, int sig) {
+      sigset_t set;
+      sigemptyset(&set);
+      sigaddset(&set, sig);
+      CallResult r;
+      r.value = ::sigprocmask(how, &set, nullptr);
+      r.err = r.value == -1 ? errno : 0;
+      r.call = fmt::format("sigprocmask({}, {})",
+                           how == SIG_BLOCK     ? "SIG_BLOCK"
+                           : how == SIG_UNBLOCK ? "SIG_UNBLOCK"
+                                                : "SIG_SETMASK",
+                           signal_name(sig));
+      return r;
+    }
+    static CallResult sigpending() {
+      sigset_t set;
+      sigemptyset(&set);
+      CallResult r;
+      r.value = ::sigpending(&set);
+      r.err = r.value == -1 ? errno : 0;
+      long mask = 0;
+      std::string names;
+      for (int s = 1; s < 64; ++s)
+        if (sigismember(&set, s) == 1)
+          mask |= 1L << (s - 1), names += (names.empty() ? "" : "|") + signal_name(s);
+      r.call = "sigpending()";
+      if (r.value == 0) r.value = mask, r.data = names.empty() ? "none" : names;
+      return r;
+    }
+  };
+
+  const Script& script_;
+  std::string name_;
+  Channel channel_;
+  std::string prefix_;
+  std::map<std::string, Channel>* later_channels_;
+  std::map<std::string, int> variables_;
+};
+
+// ---------------------------------------------------------------------------------------
+// The interpreter's side.
+
+struct ActorHandle {
+  pid_t pid = -1;
+  Channel channel;
+  bool dead = false;
+};
+
+class Interpreter {
+ public:
+  Interpreter(const Script& script, std::ostream& out) : script_(script), out_(out) {}
+
+  int run() {
+    Case here(script_.path);
+    prefix_ = here.abstract_name("s") + ".";
+    deadline_ = here.deadline();
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+    // Every actor's channel exists before any socket: actors forked later find theirs
+    // already open in the process that forks them.
+    std::map<std::string, Channel> later_channels;
+    for (const auto& name : script_.actors) {
+      ChannelPair pair = make_channel_pair(name);
+      actors_[name].channel = std::move(pair.controller_side);
+      peer_sides_[name] = std::move(pair.peer_side);
+    }
+    for (const auto& name : script_.forked_actors)
+      later_channels[name] = std::move(peer_sides_[name]);
+    for (const auto& name : script_.actors) {
+      if (later_channels.contains(name)) continue;
+      start_actor(name, later_channels);
+    }
+    for (auto& [name, side] : peer_sides_) side.close();
+    for (auto& [name, side] : later_channels) side.close();
+
+    int status = kScriptPassed;
+    try {
+      for (std::size_t i = 0; i < script_.lines.size(); ++i)
+        if (!run_line(i)) {
+          status = kScriptFailed;
+          break;
+        }
+    } catch (const CaseError& e) {
+      out_ << script_.path << ": " << e.what() << "\n";
+      status = kScriptFailed;
+    }
+    stop_actors();
+    return status;
+  }
+
+ private:
+  void start_actor(const std::string& name, std::map<std::string, Channel>& later_channels) {
+    std::fflush(nullptr);
+    const pid_t pid = ::fork();
+    if (pid < 0) throw CaseError("fork failed");
+    if (pid == 0) {
+      for (auto& [other, handle] : actors_) handle.channel.close();
+      Channel mine = std::move(peer_sides_[name]);
+      for (auto& [other, side] : peer_sides_) side.close();
+      Actor(script_, name, std::move(mine), prefix_, &later_channels).run();
+    }
+    actors_[name].pid = pid;
+  }
+
+  std::string where(const Line& line) const {
+    return fmt::format("{}:{}", script_.path, line.at.line);
+  }
+
+  bool mismatch(const Line& line, const std::string& expected, const std::string& actual) {
+    out_ << where(line) << ": mismatch\n"
+         << "  line:     " << line.source << "\n"
+         << "  expected: " << expected << "\n"
+         << "  actual:   " << actual << "\n";
+    return false;
+  }
+
+  // Waits for the actor's reply to `line`, watching it in /proc meanwhile. A call that
+  // sleeps in its syscall while no other actor can act will never return: that is
+  // reported at once rather than at the deadline.
+  std::optional<Outcome> await_outcome(const std::string& actor, const Line& line,
+                                       bool may_block_elsewhere) {
+    ActorHandle& h = actors_[actor];
+    const long nr = syscall_number(line.syscall);
+    int blocked_probes = 0;
+    auto interval = std::chrono::microseconds(100);
+    while (true) {
+      pollfd pfd{h.channel.in_fd(), POLLIN, 0};
+      const int ready =
+          ::poll(&pfd, 1,
+                 static_cast<int>(
+                     std::chrono::duration_cast<std::chrono::milliseconds>(interval).count()) +
+                     1);
+      if (ready > 0) {
+        Outcome o;
+        try {
+          const Message m = h.channel.receive(deadline_, "a result");
+          const auto j = nlohmann::json::parse(m.payload);
+          o.result.value = j.at("value");
+          o.result.err = j.at("err");
+          o.result.msg_flags = j.value("msg_flags", 0);
+          o.result.revents = j.value("revents", 0);
+          o.described = j.value("described", "");
+          if (j.contains("data")) o.result.data = from_hex(j["data"]);
+          o.result.fds.resize(j.value("fds", 0u));
+          if (j.contains("address")) {
+            sockaddr_storage storage{};
+            storage.ss_family = AF_UNIX;
+            const std::string bytes = from_hex(j["address"]);
+            std::memcpy(reinterpret_cast<char*>(&storage) + UnixAddress::kPathOffset, bytes.data(),
+                        std::min(bytes.size(), sizeof(storage) - UnixAddress::kPathOffset));
+            o.result.address =
+                UnixAddress::from_kernel(storage, j.at("address_length").get<socklen_t>());
+          }
+          if (j.contains("credentials"))
+            o.result.credentials =
+                ucred{j["credentials"][0], j["credentials"][1], j["credentials"][2]};
+          return o;
+        } catch (const CaseError&) {
+          if (Clock::now() >= deadline_) throw;
+          // The channel closed: the actor died during the call.
+          o.killed = true;
+          o.signal = death_signal(h.pid);
+          h.dead = true;
+          return o;
+        }
+      }
+      if (Clock::now() >= deadline_)
+        throw CaseError(
+            fmt::format("{}: {} did not return before the case's deadline; actor {} is {}",
+                        where(line), line.call, actor, read_process_state(h.pid).describe()));
+      const ProcessState state = read_process_state(h.pid);
+      if (nr >= 0 && state.blocked_in(nr) && !may_block_elsewhere) {
+        if (++blocked_probes >= 5) return std::nullopt;  // blocked, seen five times in a row
+      } else {
+        blocked_probes = 0;
+      }
+      interval = std::min(interval * 2, std::chrono::microseconds(5000));
+    }
+  }
+
+  // How an actor died, from /proc/PID/stat's exit_code field (52) while it is a zombie.
+  int death_signal(pid_t pid) {
+    const int code = poll_until(deadline_, [&] {
+      const int c = zombie_exit_code(pid);
+      return std::pair{c >= 0, c};
+    });
+    return code >= 0 ? (code & 0x7f) : 0;
+  }
+
+  bool run_line(std::size_t index) {
+    const Line& line = script_.lines[index];
+    if (line.call == "...") return complete(index);
+    ActorHandle& h = actors_[line.actor];
+    if (h.dead)
+      return mismatch(line, "the actor to be alive", fmt::format("actor {} is dead", line.actor));
+    h.channel.send("step", std::to_string(index));
+    if (line.call == "fork") {
+      const auto o = await_outcome(line.actor, line, false);
+      if (!o || o->killed) return mismatch(line, "fork to succeed", "the actor did not fork");
+      actors_[line.fork_child].pid = static_cast<pid_t>(o->result.value);
+      return true;
+    }
+    if (line.expect.kind == Expectation::Kind::kBlocks) {
+      const long nr = syscall_number(line.syscall);
+      const ProcessState s = poll_until(deadline_, [&] {
+        pollfd pfd{h.channel.in_fd(), POLLIN, 0};
+        const ProcessState st = read_process_state(h.pid);
+        return std::pair{
+            st.blocked_in(nr) || ::poll(&pfd, 1, 0) > 0 || st.gone() || st.state == 'Z', st};
+      });
+      if (s.blocked_in(nr)) return true;
+      const auto o = await_outcome(line.actor, line, false);
+      return mismatch(
+          line, fmt::format("the call blocks in {}", line.syscall),
+          o ? (o->killed ? fmt::format("the actor was killed by {}", signal_name(o->signal))
+                         : o->described)
+            : s.describe());
+    }
+    const auto o = await_outcome(line.actor, line, false);
+    if (!o)
+      return mismatch(
+          line, expected_text(line.expect),
+          fmt::format(
+              "{} blocked (actor {} is {}); if it should block, write '= ...' and complete it "
+              "later with '{}: ... = RESULT'",
+              line.call, line.actor, read_process_state(h.pid).describe(), line.actor));
+    return check(line, line.expect, *o);
+  }
+
+  bool complete(std::size_t index) {
+    const Line& line = script_.lines[index];
+    const Line& blocked = script_.lines[line.blocked];
+    const auto o = await_outcome(line.actor, blocked, false);
+    if (!o)
+      return mismatch(line, expected_text(line.expect),
+                      fmt::format("{} is still blocked in {}", line.actor, blocked.syscall));
+    Line shown = blocked;
+    shown.source = line.source + "   (completes: " + blocked.source + ")";
+    return check(shown, line.expect, *o);
+  }
+
+  std::string expected_text(const Expectation& e) const {
+    switch (e.kind) {
+      case Expectation::Kind::kSucceeds:
+        return "succeeds (>= 0)";
+      case Expectation::Kind::kErrno: {
+        std::string t;
+        for (int err : e.errnos) t += (t.empty() ? "-1 " : " or -1 ") + errno_name(err);
+        return t;
+      }
+      case Expectation::Kind::kBytes:
+        return fmt::format("{} {}", e.value_given ? e.value : static_cast<long>(e.bytes.size()),
+                           quote_bytes(e.bytes));
+      case Expectation::Kind::kValue:
+        return e.text.empty() ? std::to_string(e.value) : e.text;
+      case Expectation::Kind::kBlocks:
+        return "blocks";
+      case Expectation::Kind::kKilled:
+        return e.text;
+    }
+    return "?";
+  }
+
+  bool check(const Line& line, const Expectation& e, const Outcome& o) {
+    const CallResult& r = o.result;
+    const std::string expected = expected_text(e);
+    if (o.killed) {
+      if (e.kind == Expectation::Kind::kKilled && o.signal == e.signal) return true;
+      return mismatch(
+          line, expected,
+          fmt::format("the actor was killed by {}", o.signal ? signal_name(o.signal) : "an exit"));
+    }
+    const std::string actual = o.described;
+    switch (e.kind) {
+      case Expectation::Kind::kKilled:
+        return mismatch(line, expected, actual + " (the actor was not killed)");
+      case Expectation::Kind::kBlocks:
+        return mismatch(line, expected, actual);
+      case Expectation::Kind::kSucceeds:
+        if (r.failed()) return mismatch(line, expected, actual);
+        break;
+      case Expectation::Kind::kErrno:
+        if (!r.failed() || std::find(e.errnos.begin(), e.errnos.end(), r.err) == e.errnos.end())
+          return mismatch(line, expected, actual);
+        return true;
+      case Expectation::Kind::kValue:
+        if (e.signal_set) {
+          if (r.failed() || r.value != *e.signal_set)
+            return mismatch(line, expected, actual + " (pending: " + r.data + ")");
+          return true;
+        }
+        if (r.failed() || r.value != e.value) return mismatch(line, expected, actual);
+        break;
+      case Expectation::Kind::kBytes: {
+        const long want = e.value_given ? e.value : static_cast<long>(e.bytes.size());
+        if (r.failed() || r.value != want || r.data != e.bytes)
+          return mismatch(line, expected, actual);
+        break;
+      }
+    }
+    // Attributes.
+    if (e.msg_flags && r.msg_flags != *e.msg_flags)
+      return mismatch(line, fmt::format("msg_flags={}", msg_flags_name(*e.msg_flags)), actual);
+    if (e.address && !(r.address && *r.address == *e.address))
+      return mismatch(line, fmt::format("address {}", e.address->describe()), actual);
+    // AF_UNIX poll reports POLLRDNORM/POLLWRNORM beside POLLIN/POLLOUT; scripts name the latter.
+    constexpr int kNormBits = POLLRDNORM | POLLWRNORM | POLLWRBAND;
+    if (e.revents && (r.revents & ~kNormBits) != (*e.revents & ~kNormBits))
+      return mismatch(
+          line, fmt::format("revents={}", poll_events_name(*e.revents)),
+          fmt::format("{} revents={}", actual, poll_events_name(r.revents & ~kNormBits)));
+    if (!e.bind_rights.empty() && r.fds.size() != e.bind_rights.size())
+      return mismatch(line, fmt::format("{} fd(s) received with SCM_RIGHTS", e.bind_rights.size()),
+                      fmt::format("{} ({} received)", actual, r.fds.size()));
+    if (e.expect_credentials) {
+      if (!r.credentials)
+        return mismatch(line, "SCM_CREDENTIALS received", actual + " (no credentials)");
+      const pid_t want_pid = actors_[e.credentials_pid_actor].pid;
+      if (!e.credentials_pid_actor.empty() && r.credentials->pid != want_pid)
+        return mismatch(line,
+                        fmt::format("credentials pid={} ({})", want_pid, e.credentials_pid_actor),
+                        fmt::format("{} pid={}", actual, r.credentials->pid));
+      if ((e.credentials_uid && static_cast<long>(r.credentials->uid) != *e.credentials_uid) ||
+          (e.credentials_gid && static_cast<long>(r.credentials->gid) != *e.credentials_gid))
+        return mismatch(
+            line, "credentials uid/gid as written",
+            fmt::format("{} uid={} gid={}", actual, r.credentials->uid, r.credentials->gid));
+    }
+    return true;
+  }
+
+  void stop_actors() {
+    for (auto& [name, h] : actors_) {
+      if (h.dead || h.pid <= 0) continue;
+      try {
+        h.channel.send("end");
+      } catch (...) {
+      }
+    }
+    for (auto& [name, h] : actors_) h.channel.close();
+    // Actors end on "end" or on their channel closing; any that does not (blocked in a
+    // call) is killed. Forked actors come back to this process (a child subreaper).
+    for (auto& [name, h] : actors_)
+      if (h.pid > 0) ::kill(h.pid, SIGKILL);
+    while (::waitpid(-1, nullptr, 0) > 0 || errno == EINTR) {
+    }
+  }
+
+  const Script& script_;
+  std::ostream& out_;
+  std::string prefix_;
+  Clock::time_point deadline_;
+  std::map<std::string, ActorHandle> actors_;
+  std::map<std::string, Channel> peer_sides_;
+};
+
+}  // namespace
+
+int interpret(const Script& script, std::ostream& out) {
+  for (const auto& feature : script.requires_features) {
+    if (feature == "root" && ::geteuid() != 0) {
+      out << "skipped: needs root (REQUIRES: root)\n";
+      return kScriptSkipped;
+    }
+    if (feature == "nonroot" && ::geteuid() == 0) {
+      out << "skipped: needs to run as a user other than root (REQUIRES: nonroot)\n";
+      return kScriptSkipped;
+    }
+    if (feature != "root" && feature != "nonroot") {
+      out << "skipped: REQUIRES: " << feature
+          << " is not a feature sockspec knows (root, nonroot)\n";
+      return kScriptSkipped;
+    }
+  }
+  return Interpreter(script, out).run();
+}
+
+}  // namespace sockspec::script
