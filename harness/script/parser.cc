@@ -207,14 +207,14 @@ class Parser {
       while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
       return std::string(v);
     };
-    if (first)
+    if (first) {
       script_.rule = text;
-    else if (auto v = value_of("Source:"))
-      script_.source = *v;
-    else if (auto v = value_of("Linux:"))
-      script_.linux_note = *v;
-    else if (auto v = value_of("REQUIRES:")) {
-      std::stringstream features(*v);
+    } else if (auto source = value_of("Source:")) {
+      script_.source = *source;
+    } else if (auto note = value_of("Linux:")) {
+      script_.linux_note = *note;
+    } else if (auto required = value_of("REQUIRES:")) {
+      std::stringstream features(*required);
       for (std::string f; std::getline(features, f, ',');) {
         f.erase(0, f.find_first_not_of(' '));
         f.erase(f.find_last_not_of(' ') + 1);
