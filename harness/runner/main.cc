@@ -77,9 +77,22 @@ int run_and_report(const std::vector<CaseInfo>& cases, const RunOptions& options
   return kAllPassed;
 }
 
+// A scripted case's name: its path below the cases folder, as `sockspec run` names it, or
+// else its folder and file name ("script/Inputs/wrong-errno").
+std::string script_name(const std::filesystem::path& file, const std::filesystem::path& cases_dir) {
+  const auto absolute = std::filesystem::weakly_canonical(file);
+  if (!cases_dir.empty()) {
+    const auto relative = absolute.lexically_relative(std::filesystem::weakly_canonical(cases_dir));
+    if (!relative.empty() && *relative.begin() != "..")
+      return "script/" + std::filesystem::path(relative).replace_extension().string();
+  }
+  return "script/" + (absolute.parent_path().filename() / absolute.stem()).string();
+}
+
 // `sockspec script FILE...`: every file is parsed before any runs, so a malformed one stops
 // the command with its file:line:column.
-std::vector<CaseInfo> script_cases(const std::vector<std::string>& files) {
+std::vector<CaseInfo> script_cases(const std::vector<std::string>& files,
+                                   const std::filesystem::path& cases_dir) {
   std::vector<CaseInfo> cases;
   for (const auto& file : files) {
     script::Script parsed;
@@ -88,9 +101,8 @@ std::vector<CaseInfo> script_cases(const std::vector<std::string>& files) {
     } catch (const script::ScriptError& e) {
       throw RunnerError(e.what());
     }
-    cases.push_back({"script/" + std::filesystem::path(file).replace_extension().string(),
-                     parsed.rule, parsed.source, parsed.linux_note, file, 1,
-                     std::filesystem::absolute(file).string()});
+    cases.push_back({script_name(file, cases_dir), parsed.rule, parsed.source, parsed.linux_note,
+                     file, 1, std::filesystem::absolute(file).string()});
   }
   return cases;
 }
@@ -189,7 +201,7 @@ int main(int argc, char** argv) {
       if (!one_script.empty()) return interpret_one(one_script);
       if (script_files.empty())
         throw RunnerError("sockspec script needs at least one case file (cases/**/*.case)");
-      return run_and_report(script_cases(script_files), options);
+      return run_and_report(script_cases(script_files, cases_dir), options);
     }
     const auto cases = filter_cases(all_cases(options.suite, cases_dir), filter);
     if (list->parsed()) return list_command(cases);

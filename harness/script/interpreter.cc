@@ -559,24 +559,32 @@ class Interpreter {
   std::map<std::string, Channel> peer_sides_;
 };
 
+// Features a case may require, as lit names them (cases/lit.cfg.py), checked the same way,
+// so `sockspec script` skips what lit would report as unsupported.
+std::string missing_feature(const std::string& feature) {
+  if (feature == "root") return ::geteuid() == 0 ? "" : "needs root";
+  if (feature == "nonroot") return ::geteuid() != 0 ? "" : "needs to run as a user other than root";
+  if (feature == "uml")
+    return ::access("/usr/bin/linux", X_OK) == 0
+               ? ""
+               : "needs User-mode Linux (apt-get install user-mode-linux)";
+  if (feature == "fuse")
+    return ::access("/dev/fuse", F_OK) == 0 && ::access("/usr/bin/bindfs", X_OK) == 0
+               ? ""
+               : "needs FUSE and bindfs (apt-get install bindfs fuse3)";
+  if (feature == "strace") return strace_available() ? "" : "needs strace (apt-get install strace)";
+  if (feature == "linux" || feature.starts_with("linux-") || feature == "af-unix-oob") return "";
+  return fmt::format("REQUIRES: {} is not a feature sockspec knows", feature);
+}
+
 }  // namespace
 
 int interpret(const Script& script, std::ostream& out) {
-  for (const auto& feature : script.requires_features) {
-    if (feature == "root" && ::geteuid() != 0) {
-      out << "skipped: needs root (REQUIRES: root)\n";
+  for (const auto& feature : script.requires_features)
+    if (const std::string why = missing_feature(feature); !why.empty()) {
+      out << "skipped: " << why << "\n";
       return kScriptSkipped;
     }
-    if (feature == "nonroot" && ::geteuid() == 0) {
-      out << "skipped: needs to run as a user other than root (REQUIRES: nonroot)\n";
-      return kScriptSkipped;
-    }
-    if (feature != "root" && feature != "nonroot") {
-      out << "skipped: REQUIRES: " << feature
-          << " is not a feature sockspec knows (root, nonroot)\n";
-      return kScriptSkipped;
-    }
-  }
   return Interpreter(script, out).run();
 }
 

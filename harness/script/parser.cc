@@ -72,9 +72,13 @@ class LineReader {
   [[noreturn]] void fail(int column, const std::string& what) const {
     throw ScriptError(fmt::format("{}:{}:{}: error: {}", path_, line_, column, what));
   }
-  [[noreturn]] void fail(const std::string& what) const { fail(column(), what); }
-  int column() const { return static_cast<int>(pos_) + 1; }
-  Position here() const { return {line_, column()}; }
+  [[noreturn]] void fail(const std::string& what) { fail(column(), what); }
+  // The column of the next thing to read (spaces before it do not count).
+  int column() {
+    skip_space();
+    return static_cast<int>(pos_) + 1;
+  }
+  Position here() { return {line_, column()}; }
 
   void skip_space() {
     while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t')) ++pos_;
@@ -264,6 +268,7 @@ class Parser {
       bind_results_of_completion(blocked, line);
       pending_.erase(line.actor);
     } else {
+      int call_column = r.column();
       std::string first = r.identifier("a call, 'fork', or '...'");
       if (first == "fork") {
         line.call = "fork";
@@ -278,6 +283,7 @@ class Parser {
         while (r.peek() == ',' || r.peek() == '=') {
           results.push_back(first);
           if (r.accept("=")) {
+            call_column = r.column();
             first = r.identifier("a call after '='");
             break;
           }
@@ -286,7 +292,7 @@ class Parser {
         }
         line.call = first;
         line.results = results;
-        call_rest(r, line);
+        call_rest(r, line, call_column);
       }
       if (!r.at_end()) r.fail("unexpected text after the line; a comment starts with '#'");
     }
@@ -318,10 +324,10 @@ class Parser {
     if (actors_seen_.insert(actor).second) script_.actors.push_back(actor);
   }
 
-  void call_rest(LineReader& r, Line& line) {
+  void call_rest(LineReader& r, Line& line, int call_column) {
     const auto sig = signatures().find(line.call);
     if (sig == signatures().end())
-      r.fail(line.at.column + static_cast<int>(line.actor.size()) + 2,
+      r.fail(call_column,
              fmt::format("unknown call '{}'; the calls are {}", line.call, call_names()));
     if (line.results.size() > static_cast<std::size_t>(sig->second.results))
       r.fail(line.at.column, sig->second.results == 0

@@ -6,6 +6,7 @@ import lit.formats
 config.name = "sockspec-selftest"
 config.test_format = lit.formats.ShTest(execute_external=True)
 config.suffixes = [".test"]
+config.excludes = ["Inputs"]  # files the tests read, not tests
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.build_dir, "harness", "tests")
 
