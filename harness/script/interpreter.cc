@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -319,53 +320,30 @@ class Interpreter {
     return false;
   }
 
-  // Waits for the actor's reply to `line`, watching it in /proc meanwhile. A call that
-  // sleeps in its syscall while no other actor can act will never return: that is
-  // reported at once rather than at the deadline.
-  std::optional<Outcome> await_outcome(const std::string& actor, const Line& line,
-                                       bool may_block_elsewhere) {
+  // Waits for the actor's reply to `line`, watching it in /proc meanwhile. While no other
+  // actor has a call in progress, nothing can release a call that sleeps in its syscall:
+  // such a call is reported (nullopt) once it has been seen asleep for 20 ms, rather than at
+  // the deadline. While another actor's call is in progress (it may be draining what this
+  // one waits on), only the deadline ends the wait.
+  std::optional<Outcome> await_outcome(const std::string& actor, const Line& line) {
     ActorHandle& h = actors_[actor];
     const long nr = syscall_number(line.syscall);
-    int blocked_probes = 0;
-    auto interval = std::chrono::microseconds(100);
+    const bool others_in_progress = pending_.size() > (pending_.contains(actor) ? 1u : 0u);
+    bool asleep = false;
+    Clock::time_point asleep_since{};
+    auto interval = std::chrono::milliseconds(1);
     while (true) {
       pollfd pfd{h.channel.in_fd(), POLLIN, 0};
-      const int ready =
-          ::poll(&pfd, 1,
-                 static_cast<int>(
-                     std::chrono::duration_cast<std::chrono::milliseconds>(interval).count()) +
-                     1);
-      if (ready > 0) {
-        Outcome o;
+      if (::poll(&pfd, 1, static_cast<int>(interval.count())) > 0) {
         try {
-          const Message m = h.channel.receive(deadline_, "a result");
-          const auto j = nlohmann::json::parse(m.payload);
-          o.result.value = j.at("value");
-          o.result.err = j.at("err");
-          o.result.msg_flags = j.value("msg_flags", 0);
-          o.result.revents = j.value("revents", 0);
-          o.described = j.value("described", "");
-          if (j.contains("data")) o.result.data = from_hex(j["data"]);
-          o.result.fds.resize(j.value("fds", 0u));
-          if (j.contains("address")) {
-            sockaddr_storage storage{};
-            storage.ss_family = AF_UNIX;
-            const std::string bytes = from_hex(j["address"]);
-            std::memcpy(reinterpret_cast<char*>(&storage) + UnixAddress::kPathOffset, bytes.data(),
-                        std::min(bytes.size(), sizeof(storage) - UnixAddress::kPathOffset));
-            o.result.address =
-                UnixAddress::from_kernel(storage, j.at("address_length").get<socklen_t>());
-          }
-          if (j.contains("credentials"))
-            o.result.credentials =
-                ucred{j["credentials"][0], j["credentials"][1], j["credentials"][2]};
-          return o;
+          return decode_outcome(h.channel.receive(deadline_, "a result").payload);
         } catch (const CaseError&) {
           if (Clock::now() >= deadline_) throw;
           // The channel closed: the actor died during the call.
+          h.dead = true;
+          Outcome o;
           o.killed = true;
           o.signal = death_signal(h.pid);
-          h.dead = true;
           return o;
         }
       }
@@ -373,14 +351,37 @@ class Interpreter {
         throw CaseError(
             fmt::format("{}: {} did not return before the case's deadline; actor {} is {}",
                         where(line), line.call, actor, read_process_state(h.pid).describe()));
-      const ProcessState state = read_process_state(h.pid);
-      if (nr >= 0 && state.blocked_in(nr) && !may_block_elsewhere) {
-        if (++blocked_probes >= 5) return std::nullopt;  // blocked, seen five times in a row
+      if (nr >= 0 && !others_in_progress && read_process_state(h.pid).blocked_in(nr)) {
+        if (!asleep) asleep = true, asleep_since = Clock::now();
+        if (Clock::now() - asleep_since >= std::chrono::milliseconds(20)) return std::nullopt;
       } else {
-        blocked_probes = 0;
+        asleep = false;
       }
-      interval = std::min(interval * 2, std::chrono::microseconds(5000));
+      interval = std::min(interval * 2, std::chrono::milliseconds(5));
     }
+  }
+
+  static Outcome decode_outcome(const std::string& payload) {
+    Outcome o;
+    const auto j = nlohmann::json::parse(payload);
+    o.result.value = j.at("value");
+    o.result.err = j.at("err");
+    o.result.msg_flags = j.value("msg_flags", 0);
+    o.result.revents = j.value("revents", 0);
+    o.described = j.value("described", "");
+    if (j.contains("data")) o.result.data = from_hex(j["data"]);
+    o.result.fds.resize(j.value("fds", 0u));
+    if (j.contains("address")) {
+      sockaddr_storage storage{};
+      storage.ss_family = AF_UNIX;
+      const std::string bytes = from_hex(j["address"]);
+      std::memcpy(reinterpret_cast<char*>(&storage) + UnixAddress::kPathOffset, bytes.data(),
+                  std::min(bytes.size(), sizeof(storage) - UnixAddress::kPathOffset));
+      o.result.address = UnixAddress::from_kernel(storage, j.at("address_length").get<socklen_t>());
+    }
+    if (j.contains("credentials"))
+      o.result.credentials = ucred{j["credentials"][0], j["credentials"][1], j["credentials"][2]};
+    return o;
   }
 
   // How an actor died, from /proc/PID/stat's exit_code field (52) while it is a zombie.
@@ -400,7 +401,7 @@ class Interpreter {
       return mismatch(line, "the actor to be alive", fmt::format("actor {} is dead", line.actor));
     h.channel.send("step", std::to_string(index));
     if (line.call == "fork") {
-      const auto o = await_outcome(line.actor, line, false);
+      const auto o = await_outcome(line.actor, line);
       if (!o || o->killed) return mismatch(line, "fork to succeed", "the actor did not fork");
       actors_[line.fork_child].pid = static_cast<pid_t>(o->result.value);
       return true;
@@ -413,15 +414,18 @@ class Interpreter {
         return std::pair{
             st.blocked_in(nr) || ::poll(&pfd, 1, 0) > 0 || st.gone() || st.state == 'Z', st};
       });
-      if (s.blocked_in(nr)) return true;
-      const auto o = await_outcome(line.actor, line, false);
+      if (s.blocked_in(nr)) {
+        pending_.insert(line.actor);
+        return true;
+      }
+      const auto o = await_outcome(line.actor, line);
       return mismatch(
           line, fmt::format("the call blocks in {}", line.syscall),
           o ? (o->killed ? fmt::format("the actor was killed by {}", signal_name(o->signal))
                          : o->described)
             : s.describe());
     }
-    const auto o = await_outcome(line.actor, line, false);
+    const auto o = await_outcome(line.actor, line);
     if (!o)
       return mismatch(
           line, expected_text(line.expect),
@@ -435,7 +439,8 @@ class Interpreter {
   bool complete(std::size_t index) {
     const Line& line = script_.lines[index];
     const Line& blocked = script_.lines[line.blocked];
-    const auto o = await_outcome(line.actor, blocked, false);
+    const auto o = await_outcome(line.actor, blocked);
+    pending_.erase(line.actor);
     if (!o)
       return mismatch(line, expected_text(line.expect),
                       fmt::format("{} is still blocked in {}", line.actor, blocked.syscall));
@@ -557,6 +562,7 @@ class Interpreter {
   Clock::time_point deadline_;
   std::map<std::string, ActorHandle> actors_;
   std::map<std::string, Channel> peer_sides_;
+  std::set<std::string> pending_;  // actors whose call was seen blocked and is not yet completed
 };
 
 // Features a case may require, as lit names them (cases/lit.cfg.py), checked the same way,
