@@ -1,0 +1,32 @@
+"""Checks that cases/README.md, the table of contents of the scripted cases, names every
+case file under cases/ and names no file that is not there; and that every case starts
+with its rule and a Source: line.
+
+usage: check_cases_readme.py CASES_DIR
+"""
+import os
+import re
+import sys
+
+cases_dir = sys.argv[1]
+readme = open(os.path.join(cases_dir, "README.md")).read()
+linked = set(re.findall(r"\]\(([^)]+\.case)\)", readme))
+present = set()
+problems = []
+for root, _, files in os.walk(cases_dir):
+    for name in files:
+        if not name.endswith(".case"):
+            continue
+        path = os.path.relpath(os.path.join(root, name), cases_dir)
+        present.add(path)
+        with open(os.path.join(root, name)) as f:
+            lines = f.read().splitlines()
+        if not lines or not lines[0].startswith("# ") or len(lines[0]) < 10:
+            problems.append(f"{path}: line 1 must state the rule ('# ...')")
+        if not any(line.startswith("# Source:") for line in lines[:6]):
+            problems.append(f"{path}: no '# Source:' line in its header")
+problems += [f"cases/README.md does not list {p}" for p in sorted(present - linked)]
+problems += [f"cases/README.md lists {p}, which does not exist" for p in sorted(linked - present)]
+if problems:
+    sys.exit("\n".join(problems))
+print(f"{len(present)} cases, all listed, all with rule and source")
