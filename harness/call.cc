@@ -280,11 +280,21 @@ CallResult getsockopt(int fd, int level, int name) {
   return r;
 }
 
+// accept4's flags are SOCK_NONBLOCK and SOCK_CLOEXEC only: "0", "SOCK_NONBLOCK|SOCK_CLOEXEC".
+std::string accept4_flags_name(int flags) {
+  std::string names;
+  if (flags & SOCK_NONBLOCK) names += "SOCK_NONBLOCK";
+  if (flags & SOCK_CLOEXEC) names += names.empty() ? "SOCK_CLOEXEC" : "|SOCK_CLOEXEC";
+  if (const int rest = flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
+    names += fmt::format("{}{:#x}", names.empty() ? "" : "|", rest);
+  return names.empty() ? "0" : names;
+}
+
 CallResult accept4(int fd, int flags) {
   sockaddr_storage peer{};
   socklen_t length = sizeof(peer);
   const int rc = ::accept4(fd, reinterpret_cast<sockaddr*>(&peer), &length, flags);
-  CallResult r = finish(fmt::format("accept4({}, {})", fd, socket_type_name(flags).substr(0)), rc);
+  CallResult r = finish(fmt::format("accept4({}, {})", fd, accept4_flags_name(flags)), rc);
   if (rc >= 0) r.address = UnixAddress::from_kernel(peer, length);
   return r;
 }
