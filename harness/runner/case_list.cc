@@ -57,7 +57,7 @@ std::vector<CaseInfo> discover_cases(const std::filesystem::path& suite) {
     try {
       const auto j = nlohmann::json::parse(line);
       cases.push_back({j.at("name"), j.value("rule", ""), j.value("citation", ""),
-                       j.value("linux", ""), j.value("file", ""), j.value("line", 0)});
+                       j.value("linux", ""), j.value("file", ""), j.value("line", 0), ""});
     } catch (const nlohmann::json::exception& e) {
       throw RunnerError(fmt::format("{} --sockspec-list printed a line that is not a case: {}",
                                     suite.string(), line));

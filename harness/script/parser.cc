@@ -265,6 +265,7 @@ class Parser {
       blocked_index = pending_[line.actor];
       const Line& blocked = script_.lines[blocked_index];
       line.expect = expectation(r, blocked.call, line.actor, /*completing=*/true);
+      if (!r.at_end()) r.fail("unexpected text after the line; a comment starts with '#'");
       bind_results_of_completion(blocked, line);
       pending_.erase(line.actor);
     } else {
@@ -607,11 +608,13 @@ class Parser {
           e.bytes = repeated;
         }
       } else if (call == "getsockname" || call == "getpeername") {
+        std::optional<socklen_t> length;
         if (r.accept("unnamed")) {
-          e.address = with_addrlen(r, UnixAddress::unnamed());
-        } else if (auto a = address_if_any(r)) {
+          e.address = with_addrlen(r, UnixAddress::unnamed(), &length);
+        } else if (auto a = address_if_any(r, nullptr, &length)) {
           e.address = a;
         }
+        e.address_length_written = length.has_value();
       }
       return attributes(r, e, call, actor);
     }
@@ -633,12 +636,14 @@ class Parser {
         if (!from_applies)
           r.fail(column,
                  fmt::format("from= applies to recvfrom, recvmsg and accept, not to {}", call));
+        std::optional<socklen_t> length;
         if (r.accept("unnamed"))
-          e.address = with_addrlen(r, UnixAddress::unnamed());
-        else if (auto a = address_if_any(r))
+          e.address = with_addrlen(r, UnixAddress::unnamed(), &length);
+        else if (auto a = address_if_any(r, nullptr, &length))
           e.address = a;
         else
           r.fail("expected an address after from=");
+        e.address_length_written = length.has_value();
       } else if (r.accept("revents=")) {
         if (call != "poll")
           r.fail(column, fmt::format("revents= applies to poll, not to {}", call));

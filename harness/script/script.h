@@ -47,6 +47,7 @@ struct Expectation {
   // Optional attributes after the value.
   std::optional<int> msg_flags;          // flags=
   std::optional<UnixAddress> address;    // from= (recv*, accept), or the address (get*name)
+  bool address_length_written = false;   // "/addrlen=N" was written: compare addrlen too
   std::vector<std::string> bind_rights;  // SCM_RIGHTS(x, y): names for received fds
   bool expect_credentials = false;       // SCM_CREDENTIALS(...)
   std::string credentials_pid_actor;     // pid=ACTOR
