@@ -93,6 +93,20 @@ pid_t process_group_of(pid_t pid) {
 
 std::vector<pid_t> children_of(pid_t parent) {
   std::vector<pid_t> children;
+  // /proc/PID/task/TID/children lists each thread's children directly (proc(5), needs
+  // CONFIG_PROC_CHILDREN); without it, every process's parent is read from its stat.
+  bool listed = false;
+  if (DIR* tasks = ::opendir(fmt::format("/proc/{}/task", parent).c_str())) {
+    while (const dirent* task = ::readdir(tasks)) {
+      if (task->d_name[0] == '.') continue;
+      std::ifstream list(fmt::format("/proc/{}/task/{}/children", parent, task->d_name));
+      if (!list) continue;
+      listed = true;
+      for (pid_t child; list >> child;) children.push_back(child);
+    }
+    ::closedir(tasks);
+  }
+  if (listed) return children;
   for (pid_t pid : all_pids())
     if (auto stat = read_stat(pid); stat && stat->ppid == parent) children.push_back(pid);
   return children;
