@@ -366,6 +366,19 @@ class Parser {
       variables_[completion.actor].insert(name);
   }
 
+  // Bytes: "string", or "string" * N for N copies of it.
+  std::string bytes_literal(LineReader& r) {
+    std::string bytes = r.string_literal();
+    if (!r.accept("*")) return bytes;
+    const int column = r.column();
+    const long times = r.integer();
+    if (times < 0 || times > (1 << 24)) r.fail(column, "repeat count must be 0..16777216");
+    std::string repeated;
+    repeated.reserve(bytes.size() * static_cast<std::size_t>(times));
+    for (long i = 0; i < times; ++i) repeated += bytes;
+    return repeated;
+  }
+
   // A constant expression: NAME|NAME|123.
   long constant_expression(LineReader& r, std::string& written) {
     long value = 0;
@@ -458,15 +471,7 @@ class Parser {
         a.kind = Argument::Kind::kBytes;
         if (!r.at_string())
           r.fail(fmt::format("expected bytes (a \"string\") as argument of {}", line.call));
-        a.bytes = r.string_literal();
-        if (r.accept("*")) {
-          const int column = r.column();
-          const long times = r.integer();
-          if (times < 0 || times > (1 << 24)) r.fail(column, "repeat count must be 0..16777216");
-          std::string repeated;
-          for (long i = 0; i < times; ++i) repeated += a.bytes;
-          a.bytes = repeated;
-        }
+        a.bytes = bytes_literal(r);
         return a;
       }
       case 'a': {
@@ -569,13 +574,7 @@ class Parser {
         r.fail(e.at.column,
                fmt::format("received bytes (\"...\") apply to a receive, not to {}", call));
       e.kind = Expectation::Kind::kBytes;
-      e.bytes = r.string_literal();
-      if (r.accept("*")) {
-        const long times = r.integer();
-        std::string repeated;
-        for (long i = 0; i < times; ++i) repeated += e.bytes;
-        e.bytes = repeated;
-      }
+      e.bytes = bytes_literal(r);
       e.text = "\"" + e.bytes + "\"";
       return attributes(r, e, call, actor);
     }
@@ -600,13 +599,7 @@ class Parser {
       if (receives && r.at_string()) {
         e.kind = Expectation::Kind::kBytes;
         e.value_given = true;
-        e.bytes = r.string_literal();
-        if (r.accept("*")) {
-          const long times = r.integer();
-          std::string repeated;
-          for (long i = 0; i < times; ++i) repeated += e.bytes;
-          e.bytes = repeated;
-        }
+        e.bytes = bytes_literal(r);
       } else if (call == "getsockname" || call == "getpeername") {
         std::optional<socklen_t> length;
         if (r.accept("unnamed")) {
