@@ -48,6 +48,10 @@ UnixAddress UnixAddress::autobind() {
   return unnamed();
 }
 
+UnixAddress UnixAddress::none() {
+  return UnixAddress();
+}
+
 UnixAddress UnixAddress::from_kernel(const sockaddr_storage& storage, socklen_t length) {
   UnixAddress a;
   a.storage_ = storage;
@@ -82,7 +86,9 @@ std::string_view UnixAddress::path_bytes() const {
 
 std::string UnixAddress::describe() const {
   std::string text;
-  if (family() != AF_UNIX) {
+  if (length_ == 0) {
+    text = "none";
+  } else if (family() != AF_UNIX) {
     text = fmt::format("{{family={}}}", family());
   } else if (is_unnamed() || length_ < sizeof(sa_family_t)) {
     text = "unnamed";

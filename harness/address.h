@@ -29,6 +29,8 @@ class UnixAddress {
   static UnixAddress abstract(std::string_view name);
   // addrlen == sizeof(sa_family_t): what getsockname() reports for an unnamed socket.
   static UnixAddress unnamed();
+  // addrlen == 0: what recvfrom()/recvmsg() report when the sender has no address at all.
+  static UnixAddress none();
   // The same bytes as unnamed(), used as a request: bind() then picks an abstract name.
   static UnixAddress autobind();
   // What the kernel wrote back (getsockname, getpeername, accept, recvfrom).
@@ -46,7 +48,7 @@ class UnixAddress {
   // The sun_path bytes that addrlen covers (for an abstract name, starting with the '\0').
   std::string_view path_bytes() const;
 
-  // `"srv"`, `@"name\0x"` (abstract, NULs escaped), `unnamed`; plus `/addrlen=N` whenever
+  // `"srv"`, `@"name\0x"` (abstract, NULs escaped), `unnamed`, `none`; plus `/addrlen=N` whenever
   // addrlen is not the usual one for that address.
   std::string describe() const;
 

@@ -346,7 +346,7 @@ CallResult sendmsg(int fd, std::string_view bytes, int flags, const std::vector<
                 n);
 }
 
-CallResult recvmsg_with_control(int fd, std::size_t length, int flags) {
+CallResult recvmsg_with_control(int fd, std::size_t length, int flags, std::size_t control_length) {
   std::string buffer(length, '\0');
   iovec iov{buffer.data(), length};
   sockaddr_storage from{};
@@ -357,9 +357,12 @@ CallResult recvmsg_with_control(int fd, std::size_t length, int flags) {
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
   msg.msg_control = control.bytes;
-  msg.msg_controllen = sizeof(control.bytes);
+  msg.msg_controllen = std::min(control_length, sizeof(control.bytes));
   const ssize_t n = ::recvmsg(fd, &msg, flags);
-  CallResult r = finish(fmt::format("recvmsg({}, {}, {})", fd, length, msg_flags_name(flags)), n);
+  const std::string control_note =
+      control_length < sizeof(control.bytes) ? fmt::format(", controllen={}", control_length) : "";
+  CallResult r = finish(
+      fmt::format("recvmsg({}, {}, {}{})", fd, length, msg_flags_name(flags), control_note), n);
   if (n < 0) return r;
   buffer.resize(std::min<std::size_t>(static_cast<std::size_t>(n), length));
   r.data = buffer;

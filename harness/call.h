@@ -8,6 +8,7 @@
 
 #include <sys/socket.h>
 
+#include <cstdint>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -70,9 +71,11 @@ CallResult accept4(int fd, int flags);
 // carrying this process's pid, uid and gid.
 CallResult sendmsg(int fd, std::string_view bytes, int flags, const std::vector<int>& rights,
                    bool credentials);
-// recvmsg with room for `length` bytes and for ancillary data (up to 16 fds and one
-// ucred); fills msg_flags, fds and credentials.
-CallResult recvmsg_with_control(int fd, std::size_t length, int flags);
+// recvmsg with room for `length` bytes and `control_length` bytes of ancillary data (by
+// default room for 16 fds and one ucred; a smaller buffer makes the kernel set MSG_CTRUNC);
+// fills msg_flags, fds and credentials.
+CallResult recvmsg_with_control(int fd, std::size_t length, int flags,
+                                std::size_t control_length = SIZE_MAX);
 // ioctl(FIONREAD): on success `value` is the number of bytes (or, on a datagram socket,
 // the size of the next datagram) waiting to be read.
 CallResult ioctl_fionread(int fd);

@@ -144,7 +144,10 @@ class Actor {
     }
     if (c == "recv") return call::recv(fd(a[0]), a[1].integer, integer(a[2]));
     if (c == "recvfrom") return call::recvfrom(fd(a[0]), a[1].integer, integer(a[2]));
-    if (c == "recvmsg") return call::recvmsg_with_control(fd(a[0]), a[1].integer, integer(a[2]));
+    if (c == "recvmsg")
+      return call::recvmsg_with_control(
+          fd(a[0]), a[1].integer, integer(a[2]),
+          a.size() > 3 ? static_cast<std::size_t>(a[3].integer) : SIZE_MAX);
     if (c == "read") return call::read(fd(a[0]), a[1].integer);
     if (c == "write") return call::write(fd(a[0]), a[1].bytes);
     if (c == "shutdown") return call::shutdown(fd(a[0]), integer(a[1]));
@@ -480,6 +483,8 @@ class Interpreter {
   static bool same_address(const UnixAddress& actual, const UnixAddress& expected,
                            bool compare_length) {
     if (compare_length && actual.length() != expected.length()) return false;
+    if (actual.length() == 0 || expected.length() == 0) return actual.length() == expected.length();
+
     if (actual.family() != expected.family() || actual.is_abstract() != expected.is_abstract())
       return false;
     if (actual.is_abstract() || actual.is_unnamed() || expected.is_unnamed())

@@ -20,7 +20,8 @@ struct Signature {
   std::string_view params;
   int results = 0;
   bool can_block = false;
-  std::string_view syscall;  // the x86-64 syscall libc makes, for "blocked in ..."
+  std::string_view syscall;              // the x86-64 syscall libc makes, for "blocked in ..."
+  std::size_t required = params.size();  // the parameters after these are optional
 };
 
 const std::map<std::string, Signature, std::less<>>& signatures() {
@@ -34,10 +35,10 @@ const std::map<std::string, Signature, std::less<>>& signatures() {
       {"connect", {"va", 0, true, "connect"}},
       {"send", {"vbi", 0, true, "sendto"}},
       {"sendto", {"vbia", 0, true, "sendto"}},
-      {"sendmsg", {"vbi", 0, true, "sendmsg"}},
+      {"sendmsg", {"vbirr", 0, true, "sendmsg", 3}},  // [, SCM_RIGHTS(...)] [, SCM_CREDENTIALS]
       {"recv", {"vii", 0, true, "recvfrom"}},
       {"recvfrom", {"vii", 0, true, "recvfrom"}},
-      {"recvmsg", {"vii", 0, true, "recvmsg"}},
+      {"recvmsg", {"viii", 0, true, "recvmsg", 3}},  // [, control buffer bytes]
       {"read", {"vi", 0, true, "read"}},
       {"write", {"vb", 0, true, "write"}},
       {"shutdown", {"vi", 0, false, "shutdown"}},
@@ -46,7 +47,7 @@ const std::map<std::string, Signature, std::less<>>& signatures() {
       {"getpeername", {"v", 0, false, "getpeername"}},
       {"getsockopt", {"vii", 0, false, "getsockopt"}},
       {"setsockopt", {"viii", 0, false, "setsockopt"}},
-      {"fcntl", {"vi", 0, false, "fcntl"}},  // optional third argument
+      {"fcntl", {"vii", 0, false, "fcntl", 2}},  // [, arg]
       {"ioctl", {"vi", 0, false, "ioctl"}},
       {"poll", {"vii", 0, true, "poll"}},
       {"signal", {"ii", 0, false, "rt_sigaction"}},
@@ -200,16 +201,12 @@ class Parser {
                                  : fmt::format("{} returns {} fd(s), not {}", line.call,
                                                sig->second.results, line.results.size()));
     r.expect("(", fmt::format("after '{}'", line.call));
-    std::string_view params = sig->second.params;
-    if (line.call == "fcntl" || line.call == "sendmsg")
-      params = line.call == "fcntl" ? "vii" : "vbirr";
+    const std::string_view params = sig->second.params;
     for (std::size_t i = 0; i < params.size(); ++i) {
       if (r.peek() == ')') {
-        const bool optional =
-            (line.call == "fcntl" && i == 2) || (line.call == "sendmsg" && i >= 3);
-        if (optional) break;
+        if (i >= sig->second.required) break;
         r.fail(fmt::format("{} takes {} arguments; this one has {}", line.call,
-                           sig->second.params.size(), i));
+                           sig->second.required, i));
       }
       if (i > 0) r.expect(",", "between arguments");
       line.arguments.push_back(argument(r, params[i], line));
@@ -496,6 +493,8 @@ class Parser {
         std::optional<socklen_t> length;
         if (r.accept("unnamed"))
           e.address = with_addrlen(r, UnixAddress::unnamed(), &length);
+        else if (r.accept("none"))
+          e.address = UnixAddress::none(), length = 0;
         else if (auto a = address_if_any(r, nullptr, &length))
           e.address = a;
         else
