@@ -79,7 +79,13 @@ class Actor {
         fork_child(line);
         continue;
       }
-      const CallResult r = execute(line);
+      CallResult r;
+      try {
+        r = execute(line);
+      } catch (const std::exception& e) {
+        channel_.send("error", e.what());  // the interpreter reports it as the line's failure
+        continue;
+      }
       bind(line, r);
       nlohmann::json reply = {{"value", r.value},         {"err", r.err},
                               {"msg_flags", r.msg_flags}, {"revents", r.revents},
@@ -104,8 +110,12 @@ class Actor {
   UnixAddress address(const Argument& a) const {
     if (!a.abstract) return *a.address;
     UnixAddress prefixed = UnixAddress::abstract(prefix_ + a.abstract_name);
+    // A written addrlen counts the name as written; the prefix adds to it. Past the size of
+    // sockaddr_storage the kernel's answer is EINVAL either way (anything over
+    // sizeof(struct sockaddr_un) is), so the length is capped there.
     if (a.explicit_addrlen)
-      prefixed = prefixed.with_length(*a.explicit_addrlen + static_cast<socklen_t>(prefix_.size()));
+      prefixed = prefixed.with_length(std::min<socklen_t>(
+          *a.explicit_addrlen + static_cast<socklen_t>(prefix_.size()), sizeof(sockaddr_storage)));
     return prefixed;
   }
 
@@ -289,8 +299,8 @@ class Interpreter {
           status = kScriptFailed;
           break;
         }
-    } catch (const CaseError& e) {
-      out_ << script_.path << ": " << e.what() << "\n";
+    } catch (const std::exception& e) {  // a deadline, or a call the actor could not make
+      out_ << e.what() << "\n";          // it names file:line
       status = kScriptFailed;
     }
     stop_actors();
@@ -301,7 +311,8 @@ class Interpreter {
   void start_actor(const std::string& name, std::map<std::string, Channel>& later_channels) {
     std::fflush(nullptr);
     const pid_t pid = ::fork();
-    if (pid < 0) throw CaseError("fork failed");
+    if (pid < 0)
+      throw CaseError(fmt::format("{}: fork failed: {}", script_.path, std::strerror(errno)));
     if (pid == 0) {
       for (auto& [other, handle] : actors_) handle.channel.close();
       Channel mine = std::move(peer_sides_[name]);
@@ -339,7 +350,10 @@ class Interpreter {
       pollfd pfd{h.channel.in_fd(), POLLIN, 0};
       if (::poll(&pfd, 1, static_cast<int>(interval.count())) > 0) {
         try {
-          return decode_outcome(h.channel.receive(deadline_, "a result").payload);
+          const Message m = h.channel.receive(deadline_, "a result");
+          if (m.tag == "error")
+            throw std::runtime_error(fmt::format("{}: {}", where(line), m.payload));
+          return decode_outcome(m.payload);
         } catch (const CaseError&) {
           if (Clock::now() >= deadline_) throw;
           // The channel closed: the actor died during the call.
@@ -546,9 +560,13 @@ class Interpreter {
       return mismatch(
           line, fmt::format("revents={}", poll_events_name(*e.revents)),
           fmt::format("{} revents={}", actual, poll_events_name(r.revents & ~kNormBits)));
-    if (!e.bind_rights.empty() && r.fds.size() != e.bind_rights.size())
+    if (r.fds.size() != e.bind_rights.size() && line.call == "recvmsg")
       return mismatch(line, fmt::format("{} fd(s) received with SCM_RIGHTS", e.bind_rights.size()),
                       fmt::format("{} ({} received)", actual, r.fds.size()));
+    if (r.credentials && !e.expect_credentials)
+      return mismatch(line, "no SCM_CREDENTIALS",
+                      fmt::format("{} with SCM_CREDENTIALS(pid={}, uid={}, gid={})", actual,
+                                  r.credentials->pid, r.credentials->uid, r.credentials->gid));
     if (e.expect_credentials) {
       if (!r.credentials)
         return mismatch(line, "SCM_CREDENTIALS received", actual + " (no credentials)");
