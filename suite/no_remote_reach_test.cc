@@ -557,8 +557,20 @@ Peer& boot_guest(Case& here, const fs::path& dir, const std::string& task) {
     // UML runs guest processes as host processes; any that outlive it come back to us.
     ::prctl(PR_SET_CHILD_SUBREAPER, 1);
     const auto started = Clock::now();
-    const pid_t uml = start_program(argv, log, {{"TMPDIR", dir.string()}});
+    pid_t uml = start_program(argv, log, {{"TMPDIR", dir.string()}});
     std::optional<int> status = wait_for_exit(uml, stop_at);
+    // Now and then (seen once in hundreds of boots on a loaded machine) UML aborts while it
+    // boots, before the probe has run. That says nothing about the rule under test, so the
+    // guest is booted once more; the case reports that it was.
+    if (status && WIFSIGNALED(*status) && !fs::exists(dir / "result")) {
+      self.report("retried", fmt::format("the first boot ended {}; {}", describe_status(*status),
+                                         log_tail(log)));
+      reap_left_behind(self.deadline());
+      uml = start_program(argv, log, {{"TMPDIR", dir.string()}});
+      status = wait_for_exit(uml, stop_at);
+    } else {
+      self.report("retried", "no");
+    }
     const auto run_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
     if (!status) {
@@ -596,10 +608,12 @@ TEST_F(NoRemoteReachTest, SecondKernelCannotConnectToHostSocket) {
   Fd listener = listen_at(address_of(host_socket));
 
   Peer& uml = boot_guest(here(), dir, "connect " + host_socket.string());
+  RecordProperty("guest_retried", uml.value("retried"));
   const std::string exit = uml.value("exit");
   RecordProperty("guest_run_ms", uml.value("run_ms"));
   uml.expect_clean_exit();
-  ASSERT_EQ(exit, "exited with status 0") << "the guest did not power off by itself";
+  ASSERT_EQ(exit, "exited with status 0")
+      << "the guest did not power off by itself; " << log_tail(dir / "uml.log");
   const auto results = read_probe_results(dir);
   ASSERT_TRUE(results.contains("done")) << "the probe did not finish; " << describe_results(dir);
   EXPECT_EQ(result_of(results, "stat"), "socket")
@@ -641,10 +655,12 @@ TEST_F(NoRemoteReachTest, HostCannotConnectToSocketBoundBySecondKernel) {
     EXPECT_THAT(call::connect(client.get(), address_of(guest_socket)), FailsWith(ECONNREFUSED));
   }
   write_text_file(dir / "release", "");
+  RecordProperty("guest_retried", uml.value("retried"));
   const std::string exit = uml.value("exit");
   RecordProperty("guest_run_ms", uml.value("run_ms"));
   uml.expect_clean_exit();
-  ASSERT_EQ(exit, "exited with status 0") << "the guest did not power off by itself";
+  ASSERT_EQ(exit, "exited with status 0")
+      << "the guest did not power off by itself; " << log_tail(dir / "uml.log");
   ASSERT_TRUE(listening) << "the guest never listened; " << describe_results(dir);
   const auto results = read_probe_results(dir);
   EXPECT_EQ(result_of(results, "release"), "seen") << describe_results(dir);
