@@ -34,6 +34,10 @@ void PrintTo(const CallResult& result, std::ostream* os) {
   *os << result.describe();
 }
 
+Fd open_socket(int type) {
+  return Fd(static_cast<int>(must(call::socket(AF_UNIX, type, 0)).value));
+}
+
 std::string shutdown_how_name(int how) {
   switch (how) {
     case SHUT_RD:

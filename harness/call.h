@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "address.h"
+#include "fd.h"
 
 namespace sockspec {
 
@@ -87,6 +88,10 @@ CallResult poll(int fd, int events, int timeout_ms);
 // Throws CaseError unless the call succeeded; for set-up steps whose failure means the case
 // cannot go on (a test of that step would use an expectation instead). Returns the result.
 CallResult must(CallResult result);
+
+// A new AF_UNIX socket of `type` (SOCK_NONBLOCK etc. may be or-ed in), owned; CaseError
+// when socket() fails, since a case that cannot make its socket cannot go on.
+Fd open_socket(int type);
 
 // "SHUT_RD", "SHUT_WR", "SHUT_RDWR"
 std::string shutdown_how_name(int how);

@@ -44,8 +44,8 @@ UnixAddress fresh_address(const PairKind& kind, Case& here, std::string_view ste
 }
 
 SocketPair connect_named(const PairKind& kind, Case& here) {
-  Fd first(static_cast<int>(must(call::socket(AF_UNIX, kind.type, 0)).value));
-  Fd second(static_cast<int>(must(call::socket(AF_UNIX, kind.type, 0)).value));
+  Fd first = open_socket(kind.type);
+  Fd second = open_socket(kind.type);
   const UnixAddress first_name = fresh_address(kind, here, "a");
   must(call::bind(first.get(), first_name));
   if (kind.connection_oriented()) {

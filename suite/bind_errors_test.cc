@@ -47,6 +47,7 @@
 #include "expect.h"
 #include "fd.h"
 #include "names.h"
+#include "namespaces.h"
 #include "rule.h"
 
 namespace sockspec {
@@ -66,10 +67,6 @@ struct SocketTypeName {
     return type_name(info.param);
   }
 };
-
-Fd open_socket(int type) {
-  return Fd(static_cast<int>(must(call::socket(AF_UNIX, type, 0)).value));
-}
 
 // The name the kernel reports for the socket.
 UnixAddress name_of(int fd) {
@@ -368,33 +365,6 @@ TEST_P(BindPermissionTest, NoWritePermissionOnDirectory) {
 class BindReadOnlyFsTest : public BindTest {};
 INSTANTIATE_TEST_SUITE_P(Types, BindReadOnlyFsTest, ::testing::ValuesIn(kSocketTypes),
                          SocketTypeName());
-
-void write_proc_file(const char* path, const std::string& text) {
-  std::ofstream file(path);
-  file << text;
-  file.flush();
-  if (!file) throw CaseError(fmt::format("cannot write \"{}\" to {}", text, path));
-}
-
-// In a peer: enters a mount namespace of its own whose mounts do not propagate back. Without
-// CAP_SYS_ADMIN, a new user namespace (mapping our own uid and gid) grants it over that
-// mount namespace. Returns "" on success, or why it could not.
-std::string enter_private_mount_namespace() {
-  if (::unshare(CLONE_NEWNS) != 0) {
-    const int plain_error = errno;
-    const uid_t uid = ::geteuid();
-    const gid_t gid = ::getegid();
-    if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0)
-      return fmt::format("unshare(CLONE_NEWNS): {}; unshare(CLONE_NEWUSER|CLONE_NEWNS): {}",
-                         errno_name(plain_error), errno_name(errno));
-    write_proc_file("/proc/self/setgroups", "deny");
-    write_proc_file("/proc/self/uid_map", fmt::format("{} {} 1", uid, uid));
-    write_proc_file("/proc/self/gid_map", fmt::format("{} {} 1", gid, gid));
-  }
-  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
-    return "mount(/, MS_REC|MS_PRIVATE): " + errno_name(errno);
-  return {};
-}
 
 // Runs `body` in a peer that sees a tmpfs on `mount_point` (a new directory), first writable
 // while `while_writable` runs, then remounted read-only. The mount lives and dies with the

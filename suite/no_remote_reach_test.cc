@@ -67,6 +67,7 @@ extern "C" {
 #include "expect.h"
 #include "fd.h"
 #include "names.h"
+#include "namespaces.h"
 #include "proc.h"
 #include "rule.h"
 #include "wait.h"
@@ -81,10 +82,6 @@ using namespace std::chrono_literals;
 
 UnixAddress address_of(const fs::path& path) {
   return UnixAddress::pathname(path.string());
-}
-
-Fd open_socket(int type) {
-  return Fd(static_cast<int>(must(call::socket(AF_UNIX, type, 0)).value));
 }
 
 // A listening SOCK_STREAM socket at `address`, non-blocking so that "nobody connected" reads
@@ -199,17 +196,6 @@ void reap_left_behind(Clock::time_point until) {
 }
 
 // --- Network namespaces --------------------------------------------------------------------
-
-// In a peer: moves it into a new network namespace. As root, unshare(CLONE_NEWNET); without
-// CAP_SYS_ADMIN, a new user namespace grants it over the new network namespace (credentials
-// seen by the socket layer stay those of the caller's real uid). "" on success, else why not.
-std::string enter_new_network_namespace() {
-  if (::unshare(CLONE_NEWNET) == 0) return {};
-  const int plain_error = errno;
-  if (::unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0) return {};
-  return fmt::format("unshare(CLONE_NEWNET): {}; unshare(CLONE_NEWUSER|CLONE_NEWNET): {}",
-                     errno_name(plain_error), errno_name(errno));
-}
 
 // Forks a peer in a new network namespace that runs `body` there. The peer first reports
 // "netns": its namespace (/proc/self/ns/net, "net:[...]"), or "unavailable: <why>", in which
@@ -337,14 +323,6 @@ std::string why_no_bindfs() {
         "(modprobe fuse) and run as root",
         errno_name(errno));
   if (::geteuid() != 0) return "needs root to mount a FUSE filesystem in a private mount namespace";
-  return {};
-}
-
-// In a peer: a mount namespace of its own whose mounts do not propagate back.
-std::string enter_private_mount_namespace() {
-  if (::unshare(CLONE_NEWNS) != 0) return "unshare(CLONE_NEWNS): " + errno_name(errno);
-  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
-    return "mount(/, MS_REC|MS_PRIVATE): " + errno_name(errno);
   return {};
 }
 
