@@ -394,8 +394,7 @@ struct OneWayDgram {
 };
 
 OneWayDgram make_one_way_dgram(const UnixAddress& name) {
-  OneWayDgram pair{Fd(static_cast<int>(must(call::socket(AF_UNIX, SOCK_DGRAM, 0)).value)),
-                   Fd(static_cast<int>(must(call::socket(AF_UNIX, SOCK_DGRAM, 0)).value))};
+  OneWayDgram pair{open_socket(SOCK_DGRAM), open_socket(SOCK_DGRAM)};
   must(call::bind(pair.receiver.get(), name));
   must(call::connect(pair.sender.get(), name));
   return pair;
