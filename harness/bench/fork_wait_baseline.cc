@@ -26,7 +26,8 @@ double mean_microseconds(int iterations, Child child) {
       std::exit(1);
     }
   }
-  const std::chrono::duration<double, std::micro> elapsed = std::chrono::steady_clock::now() - start;
+  const std::chrono::duration<double, std::micro> elapsed =
+      std::chrono::steady_clock::now() - start;
   return elapsed.count() / iterations;
 }
 

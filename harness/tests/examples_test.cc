@@ -96,7 +96,9 @@ TEST_F(Examples, Passes) {
 // Many trivial cases, for ci/bench to measure what the runner costs per case.
 class Trivial : public CaseTest, public ::testing::WithParamInterface<int> {};
 SOCKSPEC_RULE(Trivial, Passes, "a case with nothing to do passes", "sockspec harness", "");
-TEST_P(Trivial, Passes) { EXPECT_THAT(call::listen(-1, 1), FailsWith(EBADF)); }
+TEST_P(Trivial, Passes) {
+  EXPECT_THAT(call::listen(-1, 1), FailsWith(EBADF));
+}
 INSTANTIATE_TEST_SUITE_P(Many, Trivial, ::testing::Range(0, 200));
 
 }  // namespace
