@@ -501,6 +501,8 @@ std::string describe_results(const fs::path& dir) {
   return fmt::format("guest results: [{}]; {}", fmt::join(lines, "; "), log_tail(dir / "uml.log"));
 }
 
+std::string why_guest_cannot_run(int status, const fs::path& dir, const fs::path& log);
+
 // Boots User-mode Linux in a peer named "uml" with the probe as its init and `task` as the
 // probe's task; the guest's root is the host's "/" through hostfs. Its console goes to
 // `dir`/uml.log, its memory file and pid file stay in `dir`. The peer waits for the guest to
@@ -559,9 +561,27 @@ Peer& boot_guest(Case& here, const fs::path& dir, const std::string& task) {
                     << log_tail(log);
     }
     reap_left_behind(self.deadline());
+    self.report("cannot_run", why_guest_cannot_run(*status, dir, log));
     self.report("exit", describe_status(*status));
     self.report("run_ms", std::to_string(run_ms));
   });
+}
+
+// Some hosts run the UML kernel but not a single process inside it: the guest's first
+// process dies of SIGSEGV before its first instruction's effects are seen, whatever the
+// program (static or dynamic), and the kernel panics "Attempted to kill init!
+// exitcode=0x0000000b". Seen with Debian's UML 6.1 on a host kernel 6.18 with an AMX-capable
+// CPU; another machine with the same packages boots it fine. A guest like that cannot take
+// part in any case, so the case is skipped with this reason instead of failed.
+std::string why_guest_cannot_run(int status, const fs::path& dir, const fs::path& log) {
+  const bool probe_started = read_probe_results(dir).contains("kernel");
+  if (probe_started || !WIFSIGNALED(status)) return "";
+  const std::string console = read_text_file(log);
+  const auto panic = console.find("Attempted to kill init! exitcode=0x0000000b");
+  if (panic == std::string::npos) return "";
+  return "User-mode Linux cannot run processes on this host: its first process was killed by "
+         "SIGSEGV before it ran (the guest kernel panicked \"Attempted to kill init! "
+         "exitcode=0x0000000b\")";
 }
 
 std::string why_no_user_mode_linux() {
@@ -587,6 +607,10 @@ TEST_F(NoRemoteReachTest, SecondKernelCannotConnectToHostSocket) {
 
   Peer& uml = boot_guest(here(), dir, "connect " + host_socket.string());
   RecordProperty("guest_retried", uml.value("retried"));
+  if (const std::string why_not = uml.value("cannot_run"); !why_not.empty()) {
+    uml.expect_clean_exit();
+    GTEST_SKIP() << why_not;
+  }
   const std::string exit = uml.value("exit");
   RecordProperty("guest_run_ms", uml.value("run_ms"));
   uml.expect_clean_exit();
@@ -634,6 +658,10 @@ TEST_F(NoRemoteReachTest, HostCannotConnectToSocketBoundBySecondKernel) {
   }
   write_text_file(dir / "release", "");
   RecordProperty("guest_retried", uml.value("retried"));
+  if (const std::string why_not = uml.value("cannot_run"); !why_not.empty()) {
+    uml.expect_clean_exit();
+    GTEST_SKIP() << why_not;
+  }
   const std::string exit = uml.value("exit");
   RecordProperty("guest_run_ms", uml.value("run_ms"));
   uml.expect_clean_exit();
