@@ -62,6 +62,8 @@ std::string ProcessState::describe() const {
   if (gone()) return "gone";
   if (state == 'Z') return "exited, not yet reaped (state Z)";
   if (syscall) return fmt::format("blocked in {} (state {})", syscall_name(*syscall), state);
+  if (syscall_unknown && (state == 'S' || state == 'D'))
+    return fmt::format("asleep in a syscall /proc does not name (state {})", state);
   return fmt::format("running (state {})", state);
 }
 
@@ -72,7 +74,10 @@ ProcessState read_process_state(pid_t pid) {
   result.state = stat->state;
   result.comm = stat->comm;
   // "running" while on a CPU, "-1 ..." when stopped outside a syscall, else "NR args...".
-  const std::string syscall = read_file(fmt::format("/proc/{}/syscall", pid));
+  const std::string syscall_file = fmt::format("/proc/{}/syscall", pid);
+  const std::string syscall = read_file(syscall_file);
+  result.syscall_unknown = syscall.empty() && ::access(syscall_file.c_str(), F_OK) != 0 &&
+                           ::access(fmt::format("/proc/{}/stat", pid).c_str(), F_OK) == 0;
   long nr = -1;
   std::istringstream(syscall) >> nr;
   if (nr >= 0 && syscall.rfind("running", 0) != 0) result.syscall = nr;

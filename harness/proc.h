@@ -2,7 +2,8 @@
 // syscall. This is how a case observes "this call blocks" instead of guessing with a sleep:
 // /proc/PID/stat field 3 is the scheduler state ('S' = interruptible sleep) and
 // /proc/PID/syscall starts with the number of the syscall the process is blocked in
-// (proc(5)).
+// (proc(5)). Where /proc/PID/syscall does not exist (gVisor's /proc has none), a process
+// asleep counts as blocked: the syscall cannot be checked there, only the sleep.
 #pragma once
 
 #include <sys/types.h>
@@ -14,13 +15,14 @@
 namespace sockspec {
 
 struct ProcessState {
-  char state = '?';             // R, S, D, T, t, Z ... ('?' when the process is gone)
-  std::optional<long> syscall;  // set while the process is inside a syscall
-  std::string comm;             // the process name (peers are named "peer:NAME")
+  char state = '?';              // R, S, D, T, t, Z ... ('?' when the process is gone)
+  std::optional<long> syscall;   // set while the process is inside a syscall
+  bool syscall_unknown = false;  // this kernel's /proc has no PID/syscall file
+  std::string comm;              // the process name (peers are named "peer:NAME")
 
   bool gone() const { return state == '?'; }
   bool blocked_in(long syscall_number) const {
-    return (state == 'S' || state == 'D') && syscall == syscall_number;
+    return (state == 'S' || state == 'D') && (syscall == syscall_number || syscall_unknown);
   }
   // "blocked in recvfrom (state S)", "running (state R)", "gone"
   std::string describe() const;

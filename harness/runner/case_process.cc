@@ -31,7 +31,7 @@ namespace {
 // harness can report a stuck wait itself, with its context, before it is killed.
 constexpr auto kHarnessMargin = std::chrono::milliseconds(2000);
 
-std::vector<std::string> command_line(const CaseLaunch& l) {
+std::vector<std::string> strace_prefix(const CaseLaunch& l) {
   std::vector<std::string> argv;
   if (!l.strace.empty()) {
     // -f: every peer; -b execve: let go of helper programs a case execs (bindfs, strace
@@ -52,6 +52,11 @@ std::vector<std::string> command_line(const CaseLaunch& l) {
             l.trace_file.string(),
             "--"};
   }
+  return argv;
+}
+
+std::vector<std::string> case_command(const CaseLaunch& l) {
+  std::vector<std::string> argv;
   if (!l.info.script.empty()) {
     // A scripted case runs in `sockspec script --one FILE`, this same program.
     argv.push_back(std::filesystem::read_symlink("/proc/self/exe").string());
@@ -67,6 +72,23 @@ std::vector<std::string> command_line(const CaseLaunch& l) {
   return argv;
 }
 
+// [strace] [target wrapper] [strace] case, with strace on the side the target allows.
+std::vector<std::string> command_line(const CaseLaunch& l) {
+  const Target* target = l.target;
+  const bool inside = target && target->trace == TracePlacement::kInside;
+  std::vector<std::string> inner = case_command(l);
+  if (inside) {
+    auto traced = strace_prefix(l);
+    traced.insert(traced.end(), inner.begin(), inner.end());
+    inner = std::move(traced);
+  }
+  if (!target) return inner;
+  std::vector<std::string> argv = inside ? std::vector<std::string>{} : strace_prefix(l);
+  const auto wrapped = wrap_command(*target, inner, l.run_dir, l.work_dir);
+  argv.insert(argv.end(), wrapped.begin(), wrapped.end());
+  return argv;
+}
+
 std::vector<std::string> environment(const CaseLaunch& l) {
   std::vector<std::string> env;
   for (char** e = environ; *e; ++e) {
@@ -77,9 +99,12 @@ std::vector<std::string> environment(const CaseLaunch& l) {
     env.emplace_back(entry);
   }
   const auto harness_budget = std::max(l.timeout - kHarnessMargin, l.timeout / 2);
-  env.push_back("SOCKSPEC_CASE_DIR=" + l.work_dir.string());
+  auto as_seen_by_case = [&](const std::filesystem::path& path) {
+    return l.target ? guest_view(*l.target, path.string(), l.run_dir) : path.string();
+  };
+  env.push_back("SOCKSPEC_CASE_DIR=" + as_seen_by_case(l.work_dir));
   env.push_back(fmt::format("SOCKSPEC_CASE_TIMEOUT_MS={}", harness_budget.count()));
-  if (!l.trace_dir.empty()) env.push_back("SOCKSPEC_TRACE_DIR=" + l.trace_dir.string());
+  if (!l.trace_dir.empty()) env.push_back("SOCKSPEC_TRACE_DIR=" + as_seen_by_case(l.trace_dir));
   // A property prints its counterexample; with reproduce= it replays only that one.
   env.push_back(l.rapidcheck_reproduce.empty() ? "RC_PARAMS=verbose_progress=0"
                                                : "RC_PARAMS=reproduce=" + l.rapidcheck_reproduce);

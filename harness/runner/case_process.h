@@ -3,6 +3,9 @@
 //
 //   [strace -f ... -o TRACE --] sockspec-suite --gtest_filter=NAME --gtest_output=json:OUT
 //
+// On another target the target's wrapper comes first (runsc do ..., qemu-x86_64, ...), with
+// strace around it or inside it as the target allows (target.h).
+//
 // The case's peers are forked into the same process group, so the whole case can be
 // stopped with one kill(-pgid). When the deadline passes, the runner first reads what each
 // process is blocked in (from /proc), then kills the case's processes and lets strace write
@@ -19,6 +22,7 @@
 #include <vector>
 
 #include "case_list.h"
+#include "target.h"
 
 namespace sockspec {
 
@@ -26,6 +30,8 @@ using Clock = std::chrono::steady_clock;
 
 struct CaseLaunch {
   CaseInfo info;
+  const Target* target = nullptr;  // where the case runs; nullptr: natively
+  std::filesystem::path run_dir;   // the folder of every case dir of the run
   std::filesystem::path suite;
   std::filesystem::path work_dir;     // the case's private dir (its cwd), made by the runner
   std::filesystem::path result_json;  // GoogleTest's JSON result

@@ -20,6 +20,10 @@ std::string status_name(Status status) {
       return "failed";
     case Status::kSkipped:
       return "skipped";
+    case Status::kExpectedFailure:
+      return "xfail";
+    case Status::kUnexpectedPass:
+      return "xpass";
   }
   return "?";
 }

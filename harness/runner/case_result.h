@@ -9,8 +9,13 @@
 
 namespace sockspec {
 
-enum class Status { kPassed, kFailed, kSkipped };
-std::string status_name(Status status);  // "passed", "failed", "skipped"
+// kExpectedFailure and kUnexpectedPass come from an expectation table (expectations.h).
+enum class Status { kPassed, kFailed, kSkipped, kExpectedFailure, kUnexpectedPass };
+std::string status_name(Status status);  // "passed", "failed", "skipped", "xfail", "xpass"
+// Failed, or passed against an expectation: what makes a run's exit status 1.
+inline bool is_failure(Status s) {
+  return s == Status::kFailed || s == Status::kUnexpectedPass;
+}
 
 struct CaseResult {
   CaseInfo info;
@@ -22,6 +27,7 @@ struct CaseResult {
   std::string trace_note;  // e.g. "the traced re-run passed: the failure did not reproduce"
   std::string rapidcheck_reproduce;  // set for a failed property: replays its counterexample
   std::string reproduce_command;     // the command line that does so
+  std::string expected;              // an expected failure: what the expectation table says of it
 };
 
 // Reads GoogleTest's JSON result and the captured output of a finished case process.

@@ -57,14 +57,18 @@ void Console::print_failure(const CaseResult& r) {
 
 void Console::finished(const CaseResult& r) {
   ++done_;
-  if (r.status == Status::kFailed) ++failed_;
+  if (is_failure(r.status)) ++failed_;
   if (r.status == Status::kSkipped) ++skipped_;
   clear_progress();
   if (r.status == Status::kFailed) {
     print_failure(r);
+  } else if (r.status == Status::kUnexpectedPass) {
+    fmt::print(out_, "XPASS {} ({:.2f} s)\n    {}\n", r.info.name, r.seconds, r.message);
   } else if (!terminal_) {
     if (r.status == Status::kSkipped)
       fmt::print(out_, "SKIP {}: {}\n", r.info.name, r.message);
+    else if (r.status == Status::kExpectedFailure)
+      fmt::print(out_, "XFAIL {}: {}\n", r.info.name, r.expected);
     else
       fmt::print(out_, "PASS {} ({:.2f} s)\n", r.info.name, r.seconds);
   }
@@ -73,11 +77,25 @@ void Console::finished(const CaseResult& r) {
 
 void Console::summary(const RunSummary& s) {
   clear_progress();
-  std::size_t passed = 0, failed = 0, skipped = 0;
+  std::size_t passed = 0, failed = 0, skipped = 0, xfail = 0, xpass = 0;
   for (const auto& r : s.results) {
     passed += r.status == Status::kPassed;
     failed += r.status == Status::kFailed;
     skipped += r.status == Status::kSkipped;
+    xfail += r.status == Status::kExpectedFailure;
+    xpass += r.status == Status::kUnexpectedPass;
+  }
+  if (xfail > 0) {
+    fmt::print(out_, "\nexpected failures (known divergences of this target):\n");
+    for (const auto& r : s.results)
+      if (r.status == Status::kExpectedFailure)
+        fmt::print(out_, "  {}{}\n", r.info.name,
+                   r.traces.empty() ? "" : "  trace: " + (report_dir_ / r.traces.front()).string());
+  }
+  if (xpass > 0) {
+    fmt::print(out_, "\nunexpected passes (remove them from the expectation table):\n");
+    for (const auto& r : s.results)
+      if (r.status == Status::kUnexpectedPass) fmt::print(out_, "  {}\n", r.info.name);
   }
   if (skipped > 0) {
     fmt::print(out_, "\nskipped:\n");
@@ -96,8 +114,11 @@ void Console::summary(const RunSummary& s) {
     fmt::print(out_, "\ninterrupted: {} of {} cases ran\n", s.results.size(), total_);
   fmt::print(out_, "\nreport: {}/junit.xml, {}/results.json ({:.1f} s)\n", report_dir_.string(),
              report_dir_.string(), s.seconds);
-  fmt::print(out_, "{} passed, {} failed{}\n", passed, failed,
-             skipped > 0 ? fmt::format(", {} skipped", skipped) : "");
+  std::string tail;
+  if (xfail > 0) tail += fmt::format(", {} xfail", xfail);
+  if (xpass > 0) tail += fmt::format(", {} xpass", xpass);
+  if (skipped > 0) tail += fmt::format(", {} skipped", skipped);
+  fmt::print(out_, "{} passed, {} failed{}\n", passed, failed, tail);
   std::fflush(out_);
 }
 

@@ -4,27 +4,39 @@
 //                   [--timeout SECONDS] [--suite PATH] [--cases DIR]
 //   sockspec list   [--filter PATTERN] [--suite PATH] [--cases DIR]
 //   sockspec script FILE... [-j N] [--report DIR] [--trace MODE] [--timeout SECONDS]
+//   sockspec targets   (where cases can run: native, gvisor, qemu, proot, ...)
+//   sockspec matrix --target T1,T2,... [run options]   runs each target, then the table
+//   sockspec matrix --merge RESULTS.json...  [--report DIR]   the table of earlier runs
+//
+// run and script take --target NAME (default native); a target that is not installed or
+// cannot run here is an environment error, never a silent native run.
 //
 // Exit status: 0 all passed, 1 a case failed, 2 usage or environment error (a malformed
 // script among them), 130 interrupted.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
+#include <sstream>
 #include <string_view>
 
 #include <fmt/format.h>
 
 #include "case_list.h"
 #include "console.h"
+#include "expectations.h"
 #include "interpreter.h"
+#include "matrix.h"
 #include "parser.h"
 #include "reports.h"
 #include "run_cases.h"
 #include "runner_error.h"
+#include "target.h"
 
 namespace sockspec {
 namespace {
@@ -57,6 +69,90 @@ int list_command(const std::vector<CaseInfo>& cases) {
   return kAllPassed;
 }
 
+// `sockspec targets`: each target, and whether it can run cases on this machine.
+int targets_command() {
+  for (const auto& target : all_targets()) {
+    fmt::print("{:<11} {}\n", target.name, target.description);
+    fmt::print("{:<11} {}\n", "", describe(check_target(target)));
+  }
+  return kAllPassed;
+}
+
+// The target named on the command line, checked: not installed or not usable is an error.
+// Its expectation table comes from `expectations`, or else ci/expectations/TARGET.txt.
+void choose_target(const std::string& name, const std::string& expectations, RunOptions& options) {
+  const Target& target = find_target(name);
+  const TargetState state = check_target(target);
+  if (state.kind != TargetState::Kind::kAvailable)
+    throw RunnerError(fmt::format("the {} target is {}", name, describe(state)));
+  options.target = &target;
+  options.target_version = state.version;
+  const std::filesystem::path table =
+      expectations.empty()
+          ? std::filesystem::path(SOCKSPEC_SOURCE_DIR) / "ci" / "expectations" / (name + ".txt")
+          : std::filesystem::path(expectations);
+  if (!expectations.empty() && !std::filesystem::exists(table))
+    throw RunnerError(fmt::format("--expectations {}: no such file", expectations));
+  options.expectations = load_expectations(table);
+}
+
+// Writes the matrix of `results` as REPORT/matrix.md and matrix.html, and prints it.
+void write_matrix(const std::vector<std::filesystem::path>& results,
+                  const std::filesystem::path& report_dir) {
+  const Matrix matrix = load_matrix(results);
+  std::error_code ec;
+  std::filesystem::create_directories(report_dir, ec);
+  const auto dir = std::filesystem::absolute(report_dir);
+  for (const auto& [name, text] : {std::pair{"matrix.md", matrix_markdown(matrix, dir)},
+                                   std::pair{"matrix.html", matrix_html(matrix, dir)}}) {
+    std::ofstream out(dir / name);
+    if (!(out << text))
+      throw RunnerError(
+          fmt::format("cannot write {}; choose another --report dir", (dir / name).string()));
+  }
+  std::fflush(stdout);
+  write_matrix_text(matrix, stdout, ::isatty(STDOUT_FILENO) != 0);
+  fmt::print("\nmatrix: {}, {}\n", (dir / "matrix.md").string(), (dir / "matrix.html").string());
+}
+
+int run_and_report(const std::vector<CaseInfo>& cases, const RunOptions& options);
+
+// `sockspec matrix`: with --target, runs each target in turn into REPORT/TARGET (every one
+// is checked first, so a missing one stops the command before any runs); with --merge,
+// only reads earlier results. Exit status as for run: 1 when any target had a failure.
+int matrix_command(const std::string& targets, const std::vector<std::string>& merge,
+                   const std::string& filter, const std::string& cases_dir,
+                   const RunOptions& base) {
+  if (targets.empty() == merge.empty())
+    throw RunnerError("sockspec matrix needs either --target T1,T2,... or --merge FILE...");
+  std::vector<std::filesystem::path> results(merge.begin(), merge.end());
+  int status = kAllPassed;
+  if (!targets.empty()) {
+    std::vector<RunOptions> runs;
+    std::stringstream names(targets);
+    for (std::string name; std::getline(names, name, ',');) {
+      RunOptions options = base;
+      choose_target(name, "", options);
+      options.report_dir = base.report_dir / name;
+      runs.push_back(std::move(options));
+    }
+    const auto cases = filter_cases(all_cases(base.suite, cases_dir), filter);
+    if (cases.empty())
+      throw RunnerError(fmt::format("no case matches --filter '{}'; see `sockspec list`", filter));
+    for (const auto& options : runs) {
+      fmt::print("== target {} {}\n", options.target->name, options.target_version);
+      std::fflush(stdout);
+      const int run_status = run_and_report(cases, options);
+      if (run_status == kInterrupted) return run_status;
+      status = std::max(status, run_status);
+      results.push_back(options.report_dir / "results.json");
+    }
+    fmt::print("\n");
+  }
+  write_matrix(results, base.report_dir);
+  return status;
+}
+
 int run_and_report(const std::vector<CaseInfo>& cases, const RunOptions& options) {
   std::error_code ec;
   std::filesystem::create_directories(options.report_dir, ec);
@@ -73,7 +169,7 @@ int run_and_report(const std::vector<CaseInfo>& cases, const RunOptions& options
   console.summary(summary);
   if (summary.interrupted) return kInterrupted;
   for (const auto& r : summary.results)
-    if (r.status == Status::kFailed) return kSomeFailed;
+    if (is_failure(r.status)) return kSomeFailed;
   return kAllPassed;
 }
 
@@ -134,6 +230,8 @@ int main(int argc, char** argv) {
   std::string suite = options.suite.string();
   std::string cases_dir = SOCKSPEC_CASES_DIR;
   std::string trace_mode = "fail";
+  std::string target_name = "native";
+  std::string expectations;
   const std::map<std::string, TraceMode> trace_modes{
       {"fail", TraceMode::kFail}, {"always", TraceMode::kAlways}, {"never", TraceMode::kNever}};
 
@@ -146,6 +244,11 @@ int main(int argc, char** argv) {
                         "When to keep a syscall trace: fail (default), always, never");
     command->add_option("--timeout", timeout_seconds, "Deadline of each case, in seconds")
         ->check(CLI::Range(1.0, 3600.0));
+    command->add_option("--target", target_name,
+                        "Where the cases run: native (default), gvisor, qemu, proot, proot-bind, "
+                        "valgrind (see `sockspec targets`)");
+    command->add_option("--expectations", expectations,
+                        "Known divergences of the target (default: ci/expectations/TARGET.txt)");
   };
 
   auto* run = app.add_subcommand("run", "Run the cases on this machine and write a report");
@@ -169,12 +272,32 @@ int main(int argc, char** argv) {
   add_run_options(script);
   script->add_option("--one", one_script, "Interpret one file in this process")->group("");
 
-  if (argc > 1 && argv[1][0] != '-' && std::string_view(argv[1]) != "run" &&
-      std::string_view(argv[1]) != "list" && std::string_view(argv[1]) != "script") {
-    std::fprintf(stderr,
-                 "sockspec: unknown command '%s'; the commands are run, list and script (see "
-                 "`sockspec --help`)\n",
-                 argv[1]);
+  auto* targets =
+      app.add_subcommand("targets", "List where cases can run, and whether each can run here");
+
+  std::string matrix_targets;
+  std::vector<std::string> merge_files;
+  auto* matrix = app.add_subcommand(
+      "matrix", "Run several targets (or merge earlier results) into one case x target table");
+  matrix->add_option("--target", matrix_targets, "Targets to run, comma-separated");
+  matrix->add_option("--merge", merge_files, "results.json files (or report dirs) to merge")
+      ->check(CLI::ExistingPath);
+  matrix->add_option("--filter", filter, "Cases to run (GoogleTest filter syntax)");
+  matrix->add_option("-j,--jobs", options.jobs, "Cases run at once")->check(CLI::Range(1, 256));
+  matrix->add_option("--report", options.report_dir,
+                     "Report dir: one sub-dir per target, matrix.md, matrix.html");
+  matrix->add_option("--trace", trace_mode, "When to keep a syscall trace: fail, always, never");
+  matrix->add_option("--timeout", timeout_seconds, "Deadline of each case, in seconds")
+      ->check(CLI::Range(1.0, 3600.0));
+
+  const std::vector<std::string_view> commands{"run", "list", "script", "targets", "matrix"};
+  if (argc > 1 && argv[1][0] != '-' &&
+      std::find(commands.begin(), commands.end(), argv[1]) == commands.end()) {
+    std::fprintf(
+        stderr,
+        "sockspec: unknown command '%s'; the commands are run, list, script, targets and matrix "
+        "(see `sockspec --help`)\n",
+        argv[1]);
     return kUsageOrEnvironment;
   }
   try {
@@ -185,7 +308,8 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::string what = e.what();
-    if (app.get_subcommands().empty()) what = "a command is required: run, list or script";
+    if (app.get_subcommands().empty())
+      what = "a command is required: run, list, script, targets or matrix";
     std::fprintf(stderr, "sockspec: %s; see `sockspec --help`\n", what.c_str());
     return kUsageOrEnvironment;
   }
@@ -197,6 +321,11 @@ int main(int argc, char** argv) {
     options.trace = trace_modes.at(trace_mode);
     options.suite = suite;
     options.timeout = std::chrono::milliseconds(static_cast<long>(timeout_seconds * 1000));
+    if (targets->parsed()) return targets_command();
+    if (matrix->parsed())
+      return matrix_command(matrix_targets, merge_files, filter, cases_dir, options);
+    if (run->parsed() || (script->parsed() && one_script.empty()))
+      choose_target(target_name, expectations, options);
     if (script->parsed()) {
       if (!one_script.empty()) return interpret_one(one_script);
       if (script_files.empty())

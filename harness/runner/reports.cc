@@ -2,6 +2,7 @@
 
 #include <gnu/libc-version.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <map>
@@ -96,15 +97,17 @@ void write_junit(const RunSummary& s, const std::filesystem::path& report_dir) {
   out << fmt::format(
       "<testsuites name=\"sockspec\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" "
       "time=\"{:.3f}\">\n",
-      all.size(), count(all, Status::kFailed), count(all, Status::kSkipped), s.seconds);
+      all.size(), count(all, Status::kFailed) + count(all, Status::kUnexpectedPass),
+      count(all, Status::kSkipped) + count(all, Status::kExpectedFailure), s.seconds);
   for (const auto& name : order) {
     const auto& results = suites[name];
     double seconds = 0;
     for (const auto* r : results) seconds += r->seconds;
     out << fmt::format(
         "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{:.3f}\">\n",
-        xml_escape(name), results.size(), count(results, Status::kFailed),
-        count(results, Status::kSkipped), seconds);
+        xml_escape(name), results.size(),
+        count(results, Status::kFailed) + count(results, Status::kUnexpectedPass),
+        count(results, Status::kSkipped) + count(results, Status::kExpectedFailure), seconds);
     for (const auto* r : results) {
       out << fmt::format(
           "    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3f}\" file=\"{}\" line=\"{}\">\n",
@@ -119,7 +122,15 @@ void write_junit(const RunSummary& s, const std::filesystem::path& report_dir) {
         out << fmt::format("        <property name=\"trace\" value=\"{}\"/>\n",
                            xml_escape((report_dir / trace).string()));
       out << "      </properties>\n";
-      if (r->status == Status::kFailed) {
+      if (r->status == Status::kUnexpectedPass) {
+        out << fmt::format("      <failure message=\"{}\"/>\n", xml_escape(r->message));
+      } else if (r->status == Status::kExpectedFailure) {
+        // JUnit has no expected failure; a skip with the reason keeps CI views green.
+        out << fmt::format("      <skipped message=\"{}\"/>\n",
+                           xml_escape("expected failure: " + r->expected));
+        out << fmt::format("      <system-out>{}</system-out>\n",
+                           xml_escape(failure_text(*r, report_dir)));
+      } else if (r->status == Status::kFailed) {
         out << fmt::format("      <failure message=\"{}\">{}</failure>\n",
                            xml_escape(one_line_summary(r->message)),
                            xml_escape(failure_text(*r, report_dir)));
@@ -136,7 +147,8 @@ void write_junit(const RunSummary& s, const std::filesystem::path& report_dir) {
 
 void write_results_json(const RunSummary& s, const std::filesystem::path& report_dir) {
   nlohmann::json cases = nlohmann::json::array();
-  std::map<std::string, int> counts{{"passed", 0}, {"failed", 0}, {"skipped", 0}};
+  std::map<std::string, int> counts{
+      {"passed", 0}, {"failed", 0}, {"skipped", 0}, {"xfail", 0}, {"xpass", 0}};
   for (const auto& r : s.results) {
     ++counts[status_name(r.status)];
     nlohmann::json c = {{"name", r.info.name},         {"status", status_name(r.status)},
@@ -146,10 +158,15 @@ void write_results_json(const RunSummary& s, const std::filesystem::path& report
                         {"traces", r.traces}};
     if (r.status != Status::kPassed) c["message"] = r.message;
     if (!r.trace_note.empty()) c["trace_note"] = r.trace_note;
+    if (!r.expected.empty()) c["expected"] = r.expected;
     if (!r.rapidcheck_reproduce.empty()) c["rapidcheck_reproduce"] = r.rapidcheck_reproduce;
     cases.push_back(std::move(c));
   }
-  const nlohmann::json doc = {{"target", "native"},
+  char host[256] = "";
+  ::gethostname(host, sizeof host - 1);
+  const nlohmann::json doc = {{"target", s.target},
+                              {"target_version", s.target_version},
+                              {"host", host},
                               {"kernel", kernel_release()},
                               {"libc", fmt::format("glibc {}", gnu_get_libc_version())},
                               {"seconds", s.seconds},

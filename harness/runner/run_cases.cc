@@ -88,6 +88,11 @@ class Run {
     trace_dir_ = options.report_dir / "traces";
     if (options.trace != TraceMode::kNever && strace_.empty())
       trace_note_ = "strace is not installed, so failures have no trace (apt-get install strace)";
+    if (options.trace != TraceMode::kNever && options.target &&
+        options.target->trace == TracePlacement::kNone) {
+      trace_note_ = options.target->no_trace_reason + ", so failures on this target have no trace";
+      strace_.clear();
+    }
   }
 
   ~Run() {
@@ -112,6 +117,8 @@ class Run {
     RunSummary summary;
     summary.interrupted = interrupted;
     summary.trace_note = trace_note_;
+    if (options_.target) summary.target = options_.target->name;
+    summary.target_version = options_.target_version;
     for (std::size_t i = 0; i < cases_.size(); ++i)
       if (done_[i]) summary.results.push_back(results_[i]);
     summary.seconds = std::chrono::duration<double>(Clock::now() - started).count();
@@ -135,6 +142,8 @@ class Run {
         fmt::format("{}{}", attempt.index, attempt.traced_rerun ? ".traced" : "");
     CaseLaunch launch;
     launch.info = info;
+    launch.target = options_.target;
+    launch.run_dir = run_dir_;
     launch.suite = options_.suite;
     launch.work_dir = run_dir_ / stem;
     launch.result_json = run_dir_ / (stem + ".json");
@@ -201,6 +210,7 @@ class Run {
       result = std::move(first);
     }
     if (traced(attempt)) result.traces = trace_files(launch);
+    apply_expectations(options_.expectations, result);
     results_[attempt.index] = result;
     done_[attempt.index] = true;
     if (observer_.finished) observer_.finished(result);

@@ -10,6 +10,8 @@
 
 #include "case_list.h"
 #include "case_result.h"
+#include "expectations.h"
+#include "target.h"
 
 namespace sockspec {
 
@@ -17,6 +19,9 @@ enum class TraceMode { kFail, kAlways, kNever };
 
 struct RunOptions {
   std::filesystem::path suite;
+  const Target* target = nullptr;         // nullptr or native: the host kernel
+  std::string target_version;             // as check_target() found it, for the report
+  std::vector<Expectation> expectations;  // the target's known divergences
   int jobs = 1;
   std::filesystem::path report_dir;
   TraceMode trace = TraceMode::kFail;
@@ -28,6 +33,8 @@ struct RunSummary {
   double seconds = 0;
   bool interrupted = false;  // SIGINT or SIGTERM arrived; results are partial
   std::string trace_note;    // e.g. why there are no traces
+  std::string target = "native";
+  std::string target_version;
 };
 
 struct RunObserver {
