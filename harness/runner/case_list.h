@@ -29,7 +29,8 @@ std::vector<CaseInfo> discover_cases(const std::filesystem::path& suite);
 // script is a RunnerError naming file:line:column.
 std::vector<CaseInfo> discover_scripts(const std::filesystem::path& dir);
 
-// GoogleTest filter syntax: "POS1:POS2-NEG1:NEG2", each a glob with * and ?.
+// "POS1:POS2:-NEG1:NEG2", each a glob with * and ?: GoogleTest's filter syntax, except that
+// the negative part starts only at a '-' that begins a pattern (case names have dashes).
 std::vector<CaseInfo> filter_cases(const std::vector<CaseInfo>& cases, const std::string& filter);
 
 }  // namespace sockspec

@@ -41,6 +41,7 @@ struct CaseLaunch {
   std::filesystem::path trace_file;  // where strace writes, when traced
   std::filesystem::path trace_dir;   // SOCKSPEC_TRACE_DIR for injected peers' traces
   std::string rapidcheck_reproduce;  // replays one counterexample of a property
+  std::string actor_program;         // SOCKSPEC_ACTOR for a scripted case ("" for C++ actors)
 };
 
 struct CaseExit {

@@ -22,13 +22,15 @@ std::string trim(std::string text) {
 }
 
 void check_complete(const Expectation& e) {
-  for (const auto& [field, value] :
-       {std::pair{"case", &e.case_pattern}, {"version", &e.version}, {"observed", &e.observed}})
+  for (const auto& [field, value] : {std::pair{"version", &e.version}, {"observed", &e.observed}})
     if (value->empty())
       throw RunnerError(
           fmt::format("{}: the entry has no '{}:' line; every entry needs case, "
                       "version, observed and match",
                       e.where, field));
+  if (e.case_patterns.empty())
+    throw RunnerError(
+        fmt::format("{}: the entry has no 'case:' line; name the case it is about", e.where));
   if (e.match.empty())
     throw RunnerError(
         fmt::format("{}: the entry has no 'match:' line; say what text its "
@@ -66,12 +68,20 @@ std::vector<Expectation> load_expectations(const std::filesystem::path& file) {
                       where));
     const std::string key = trim(line.substr(0, colon));
     const std::string value = trim(line.substr(colon + 1));
+    if (key == "include" && !entry) {
+      // Another table's entries hold here too (proot-bind has every divergence of proot).
+      const auto included = file.parent_path() / value;
+      if (!std::filesystem::exists(included))
+        throw RunnerError(fmt::format("{}: include: {} does not exist", where, included.string()));
+      for (auto& e : load_expectations(included)) table.push_back(std::move(e));
+      continue;
+    }
     if (!entry) {
       entry.emplace();
       entry->where = where;
     }
     if (key == "case")
-      entry->case_pattern = value;
+      entry->case_patterns.push_back(value);
     else if (key == "version")
       entry->version = value;
     else if (key == "observed")
@@ -95,7 +105,8 @@ std::vector<Expectation> load_expectations(const std::filesystem::path& file) {
 void apply_expectations(const std::vector<Expectation>& table, CaseResult& result) {
   const Expectation* listed = nullptr;
   for (const auto& e : table)
-    if (::fnmatch(e.case_pattern.c_str(), result.info.name.c_str(), 0) == 0) listed = &e;
+    for (const auto& pattern : e.case_patterns)
+      if (::fnmatch(pattern.c_str(), result.info.name.c_str(), 0) == 0) listed = &e;
   if (!listed) return;
   const std::string said =
       fmt::format("{} ({}; {}{})", listed->observed, listed->version, listed->where,

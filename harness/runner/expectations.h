@@ -4,8 +4,10 @@
 // run until the entry is removed); one that fails some other way is a failure.
 //
 // The file is blocks of "key: value" lines separated by blank lines; '#' starts a comment.
+// A line "include: OTHER.txt" outside a block takes in the entries of another table.
 //
-//   case:       Types/BindInvalidTest.SecondPathnameBind/*     (a name, or a glob: * ?)
+//   case:       Types/BindInvalidTest.SecondPathnameBind/*     (a name, or a glob: * ?;
+//   case:       script/02-addresses/01-bind-gives-a-pathname    several lines for several)
 //   version:    proot 5.1.0                                   (where it was seen)
 //   observed:   getsockname() returns the host's absolute path, not the name bound
 //   match:      Which is: 136-byte object <01-00 2F             (text the failure contains)
@@ -22,7 +24,7 @@
 namespace sockspec {
 
 struct Expectation {
-  std::string case_pattern;
+  std::vector<std::string> case_patterns;
   std::string version;
   std::string observed;
   std::vector<std::string> match;  // every one must be in the failure message

@@ -136,10 +136,13 @@ int matrix_command(const std::string& targets, const std::vector<std::string>& m
       options.report_dir = base.report_dir / name;
       runs.push_back(std::move(options));
     }
-    const auto cases = filter_cases(all_cases(base.suite, cases_dir), filter);
-    if (cases.empty())
+    const auto all = filter_cases(all_cases(base.suite, cases_dir), filter);
+    if (all.empty())
       throw RunnerError(fmt::format("no case matches --filter '{}'; see `sockspec list`", filter));
     for (const auto& options : runs) {
+      auto cases = all;
+      if (options.target->scripted_cases_only)
+        std::erase_if(cases, [](const CaseInfo& c) { return c.script.empty(); });
       fmt::print("== target {} {}\n", options.target->name, options.target_version);
       std::fflush(stdout);
       const int run_status = run_and_report(cases, options);
@@ -246,14 +249,19 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1.0, 3600.0));
     command->add_option("--target", target_name,
                         "Where the cases run: native (default), gvisor, qemu, proot, proot-bind, "
-                        "valgrind (see `sockspec targets`)");
+                        "valgrind, musl (see `sockspec targets`)");
+    command
+        ->add_option("--actor", options.actor_program,
+                     "Run the actors of scripted cases as this program (harness/c_actor)")
+        ->check(CLI::ExistingFile);
     command->add_option("--expectations", expectations,
                         "Known divergences of the target (default: ci/expectations/TARGET.txt)");
   };
 
   auto* run = app.add_subcommand("run", "Run the cases on this machine and write a report");
   run->add_option("--filter", filter,
-                  "Cases to run: GoogleTest filter syntax, POS:POS-NEG:NEG with * and ?");
+                  "Cases to run: POS:POS:-NEG:NEG, globs with * and ? (a - that begins a "
+                  "pattern starts the negative ones)");
   add_run_options(run);
   run->add_option("--suite", suite, "Case binary to run (default: sockspec-suite beside sockspec)");
   run->add_option("--cases", cases_dir, "Folder of scripted cases (*.case); \"\" for none");
@@ -332,8 +340,13 @@ int main(int argc, char** argv) {
         throw RunnerError("sockspec script needs at least one case file (cases/**/*.case)");
       return run_and_report(script_cases(script_files, cases_dir), options);
     }
-    const auto cases = filter_cases(all_cases(options.suite, cases_dir), filter);
+    auto cases = filter_cases(all_cases(options.suite, cases_dir), filter);
     if (list->parsed()) return list_command(cases);
+    if (options.target && options.target->scripted_cases_only) {
+      std::erase_if(cases, [](const CaseInfo& c) { return c.script.empty(); });
+      fmt::print("{}: only the scripted cases run here ({})\n", options.target->name,
+                 options.target->description);
+    }
     if (cases.empty())
       throw RunnerError(fmt::format("no case matches --filter '{}'; see `sockspec list`", filter));
     return run_and_report(cases, options);

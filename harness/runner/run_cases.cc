@@ -144,6 +144,7 @@ class Run {
     launch.info = info;
     launch.target = options_.target;
     launch.run_dir = run_dir_;
+    launch.actor_program = options_.actor_program;
     launch.suite = options_.suite;
     launch.work_dir = run_dir_ / stem;
     launch.result_json = run_dir_ / (stem + ".json");

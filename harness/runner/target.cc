@@ -23,7 +23,13 @@ namespace {
 
 const char* const kSuppressions = SOCKSPEC_SOURCE_DIR "/ci/valgrind.supp";
 
+// Programs built beside sockspec.
+std::string beside_sockspec(const char* name) {
+  return (std::filesystem::read_symlink("/proc/self/exe").parent_path() / name).string();
+}
+
 std::vector<Target> make_targets() {
+  const std::string musl_actor = beside_sockspec("sockspec-actor-musl");
   return {
       {"native", "the host kernel and its libc", "", "", TracePlacement::kOutside, "", ""},
       {"gvisor",
@@ -40,6 +46,16 @@ std::vector<Target> make_targets() {
        "strace cannot trace under proot: proot is the case's ptrace tracer already", "/sockspec"},
       {"valgrind", "valgrind memcheck (suppressions: ci/valgrind.supp)", "/usr/bin/valgrind",
        "valgrind", TracePlacement::kOutside, "", ""},
+      {"musl",
+       "scripted cases whose actors are sockspec-actor-musl: C, static musl (GoogleTest cases "
+       "link glibc and do not run)",
+       musl_actor,
+       "musl-tools",
+       TracePlacement::kOutside,
+       "",
+       "",
+       {"SOCKSPEC_ACTOR=" + musl_actor},
+       true},
       {"uml", "User-mode Linux 6.1 (a second kernel as a process) with a hostfs root",
        "/usr/bin/linux", "user-mode-linux", TracePlacement::kInside, "", ""},
   };
@@ -125,6 +141,11 @@ std::string version_of(const Target& target) {
     return v == std::string::npos ? "proot" : "proot " + first_line(c.output.substr(v));
   }
   if (target.name == "uml") return "User-mode Linux " + first_line(c.output);
+  if (target.name == "musl") {
+    const Captured v = capture({"/usr/bin/dpkg-query", "-W", "-f=musl ${Version}", "musl"},
+                               std::chrono::seconds(10));
+    return v.finished && WIFEXITED(v.status) && WEXITSTATUS(v.status) == 0 ? v.output : "musl";
+  }
   return first_line(c.output);
 }
 
@@ -201,7 +222,7 @@ std::vector<std::string> wrap_command(const Target& target, const std::vector<st
             "--trace-children=no",
             "--child-silent-after-fork=no",
             "--suppressions=" + std::string(kSuppressions)};
-  } else if (target.name != "native") {
+  } else if (target.name != "native" && target.name != "musl") {
     throw RunnerError(fmt::format("the {} target cannot run cases", target.name));
   }
   for (const auto& word : command) argv.push_back(guest_view(target, word, run_dir));
@@ -228,6 +249,15 @@ TargetState check_target(const Target& target) {
         "{} is missing; install it with `apt-get install -y {}` (or "
         "`ci/bootstrap --targets`)",
         target.program, target.package);
+    if (target.name == "musl")
+      state.why = fmt::format(
+          "{} is missing; it is built when musl-gcc is installed: "
+          "`apt-get install -y musl-tools`, then `ci/bootstrap --targets`",
+          target.program);
+    return state;
+  }
+  if (target.name == "musl") {
+    state.version = version_of(target);
     return state;
   }
   if (target.name == "uml") return check_user_mode_linux(target);

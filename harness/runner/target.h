@@ -7,6 +7,7 @@
 //   proot      proot, which rewrites paths of syscalls by ptrace (here with no bindings)
 //   proot-bind proot with the run's folder bound elsewhere, so every sun_path is rewritten
 //   valgrind   memcheck, which runs the case on a synthetic CPU and checks its memory use
+//   musl       the scripted cases, with actors that are a C program linked with musl
 //   uml        User-mode Linux, a second Linux kernel running as a process
 //
 // A target wraps the command line of a case process; the runner puts strace either around
@@ -35,6 +36,9 @@ struct Target {
   std::string no_trace_reason;
   // Where the run's folder appears inside the target, when it is rebound ("" when not).
   std::string guest_run_dir;
+  // Environment the case process gets on this target ("SOCKSPEC_ACTOR=...").
+  std::vector<std::string> environment;
+  bool scripted_cases_only = false;  // GoogleTest cases cannot run there
 };
 
 // Every target, native first.

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <set>
@@ -51,6 +53,25 @@ std::string from_hex(const std::string& hex) {
   return out;
 }
 
+// The address an argument names, with the run's abstract prefix put in front of an abstract
+// name. A written addrlen counts the name as written; the prefix adds to it. Past the size of
+// sockaddr_storage the kernel's answer is EINVAL either way (anything over
+// sizeof(struct sockaddr_un) is), so the length is capped there.
+UnixAddress resolve_address(const Argument& a, const std::string& prefix) {
+  if (!a.abstract) return *a.address;
+  UnixAddress prefixed = UnixAddress::abstract(prefix + a.abstract_name);
+  if (a.explicit_addrlen)
+    prefixed = prefixed.with_length(std::min<socklen_t>(
+        *a.explicit_addrlen + static_cast<socklen_t>(prefix.size()), sizeof(sockaddr_storage)));
+  return prefixed;
+}
+
+// The run's prefix is an implementation detail: the script never wrote it.
+UnixAddress unprefixed(const UnixAddress& a, const std::string& prefix) {
+  if (!a.is_abstract() || !a.path_bytes().substr(1).starts_with(prefix)) return a;
+  return UnixAddress::abstract(a.path_bytes().substr(1 + prefix.size()));
+}
+
 // ---------------------------------------------------------------------------------------
 // The actor's side: a loop that runs the lines it is sent.
 
@@ -92,7 +113,7 @@ class Actor {
                               {"fds", r.fds.size()},      {"described", shown(r.describe())}};
       reply["data"] = to_hex(r.data);
       if (r.address) {
-        const UnixAddress a = unprefixed(*r.address);
+        const UnixAddress a = unprefixed(*r.address, prefix_);
         const std::string_view bytes = a.path_bytes();
         reply["address"] = to_hex(bytes);
         reply["address_length"] = a.length();
@@ -107,24 +128,7 @@ class Actor {
   int fd(const Argument& a) const { return variables_.at(a.variable); }
   int integer(const Argument& a) const { return static_cast<int>(a.integer); }
 
-  UnixAddress address(const Argument& a) const {
-    if (!a.abstract) return *a.address;
-    UnixAddress prefixed = UnixAddress::abstract(prefix_ + a.abstract_name);
-    // A written addrlen counts the name as written; the prefix adds to it. Past the size of
-    // sockaddr_storage the kernel's answer is EINVAL either way (anything over
-    // sizeof(struct sockaddr_un) is), so the length is capped there.
-    if (a.explicit_addrlen)
-      prefixed = prefixed.with_length(std::min<socklen_t>(
-          *a.explicit_addrlen + static_cast<socklen_t>(prefix_.size()), sizeof(sockaddr_storage)));
-    return prefixed;
-  }
-
-  // The run's prefix is an implementation detail: the script never wrote it.
-  UnixAddress unprefixed(const UnixAddress& a) const {
-    if (!a.is_abstract() || !a.path_bytes().substr(1).starts_with(prefix_)) return a;
-    const std::string_view name = a.path_bytes().substr(1 + prefix_.size());
-    return UnixAddress::abstract(name);
-  }
+  UnixAddress address(const Argument& a) const { return resolve_address(a, prefix_); }
   std::string shown(std::string text) const {
     for (auto at = text.find(prefix_); at != std::string::npos; at = text.find(prefix_))
       text.erase(at, prefix_.size());
@@ -257,6 +261,97 @@ class Actor {
 };
 
 // ---------------------------------------------------------------------------------------
+// Actors as a separate program (harness/c_actor/actor.c), used when SOCKSPEC_ACTOR names
+// it: the `musl` target runs that program built with musl, so the calls go through musl.
+// Such an actor gets each line resolved into a request (its protocol is in actor.c).
+
+std::string encode_request(const Script& script, const Line& line, const std::string& prefix) {
+  std::string q = line.call + "\n";
+  for (const auto& name : line.results) q += "result " + name + "\n";
+  const Line& naming = line.completion ? script.lines[line.completion] : line;
+  for (const auto& name : naming.expect.bind_rights) q += "rights " + name + "\n";
+  for (const auto& a : line.arguments) {
+    switch (a.kind) {
+      case Argument::Kind::kVariable:
+        q += "fd " + a.variable + "\n";
+        break;
+      case Argument::Kind::kInteger:
+        q += fmt::format("int {}\n", a.integer);
+        break;
+      case Argument::Kind::kBytes:
+        q += "bytes " + to_hex(a.bytes) + "\n";
+        break;
+      case Argument::Kind::kAddress: {
+        const UnixAddress address = resolve_address(a, prefix);
+        const std::string_view whole(reinterpret_cast<const char*>(address.get()),
+                                     sizeof(sockaddr_storage));
+        q += fmt::format("addr {} {}\n", to_hex(whole), address.length());
+        break;
+      }
+      case Argument::Kind::kRights:
+        q += fmt::format("sendrights {}\n", fmt::join(a.rights, " "));
+        break;
+      case Argument::Kind::kCredentials:
+        q += "creds\n";
+        break;
+    }
+  }
+  return q;
+}
+
+// The call as the script wrote it, for messages: `recv(b, 3, MSG_PEEK)`.
+std::string written_call(const Line& line) {
+  std::vector<std::string> shown;
+  for (const auto& a : line.arguments) {
+    switch (a.kind) {
+      case Argument::Kind::kVariable:
+        shown.push_back(a.variable);
+        break;
+      case Argument::Kind::kInteger:
+        shown.push_back(a.text.empty() ? std::to_string(a.integer) : a.text);
+        break;
+      case Argument::Kind::kBytes:
+        shown.push_back(quote_bytes(a.bytes, 24));
+        break;
+      case Argument::Kind::kAddress:
+        shown.push_back(a.address ? a.address->describe() : quote_bytes(a.abstract_name));
+        break;
+      case Argument::Kind::kRights:
+        shown.push_back(fmt::format("SCM_RIGHTS({})", fmt::join(a.rights, ", ")));
+        break;
+      case Argument::Kind::kCredentials:
+        shown.push_back("SCM_CREDENTIALS");
+        break;
+    }
+  }
+  return fmt::format("{}({})", line.call, fmt::join(shown, ", "));
+}
+
+// Execs the actor program in a forked actor process. Its channel and the channels of the
+// actors it will fork stay open across exec; their fds go on its command line.
+[[noreturn]] void exec_actor_program(const std::string& program, const std::string& name,
+                                     const Channel& mine,
+                                     const std::map<std::string, Channel>& later_channels) {
+  std::vector<std::string> args{program, name, std::to_string(mine.in_fd()),
+                                std::to_string(mine.out_fd())};
+  std::vector<int> kept{mine.in_fd(), mine.out_fd()};
+  for (const auto& [other, channel] : later_channels) {
+    if (channel.in_fd() < 0) continue;
+    args.push_back(fmt::format("{}:{}:{}", other, channel.in_fd(), channel.out_fd()));
+    kept.push_back(channel.in_fd());
+    kept.push_back(channel.out_fd());
+  }
+  for (int fd : kept) ::fcntl(fd, F_SETFD, 0);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  ::execv(program.c_str(), argv.data());
+  std::fprintf(stderr, "sockspec: cannot run the actor program %s: %s\n", program.c_str(),
+               std::strerror(errno));
+  ::_exit(127);
+}
+
+// ---------------------------------------------------------------------------------------
 // The interpreter's side.
 
 struct ActorHandle {
@@ -267,7 +362,9 @@ struct ActorHandle {
 
 class Interpreter {
  public:
-  Interpreter(const Script& script, std::ostream& out) : script_(script), out_(out) {}
+  Interpreter(const Script& script, std::ostream& out) : script_(script), out_(out) {
+    if (const char* program = std::getenv("SOCKSPEC_ACTOR")) actor_program_ = program;
+  }
 
   int run() {
     Case here(script_.path);
@@ -317,6 +414,7 @@ class Interpreter {
       for (auto& [other, handle] : actors_) handle.channel.close();
       Channel mine = std::move(peer_sides_[name]);
       for (auto& [other, side] : peer_sides_) side.close();
+      if (!actor_program_.empty()) exec_actor_program(actor_program_, name, mine, later_channels);
       Actor(script_, name, std::move(mine), prefix_, &later_channels).run();
     }
     actors_[name].pid = pid;
@@ -353,7 +451,8 @@ class Interpreter {
           const Message m = h.channel.receive(deadline_, "a result");
           if (m.tag == "error")
             throw std::runtime_error(fmt::format("{}: {}", where(line), m.payload));
-          return decode_outcome(m.payload);
+          return actor_program_.empty() ? decode_outcome(m.payload)
+                                        : decode_program_outcome(m.payload, line);
         } catch (const CaseError&) {
           if (Clock::now() >= deadline_) throw;
           // The channel closed: the actor died during the call.
@@ -401,6 +500,23 @@ class Interpreter {
     return o;
   }
 
+  // The actor program reports bare results: the abstract prefix is taken off here, and the
+  // call is described as the script wrote it.
+  Outcome decode_program_outcome(const std::string& payload, const Line& line) const {
+    Outcome o = decode_outcome(payload);
+    CallResult& r = o.result;
+    if (r.address) r.address = unprefixed(*r.address, prefix_);
+    if (line.call == "sigpending" && r.value >= 0) {
+      std::string names;
+      for (int s = 1; s < 64; ++s)
+        if (r.value & (1L << (s - 1))) names += (names.empty() ? "" : "|") + signal_name(s);
+      r.data = names.empty() ? "none" : names;
+    }
+    r.call = written_call(line);
+    o.described = r.describe();
+    return o;
+  }
+
   // How an actor died, from /proc/PID/stat's exit_code field (52) while it is a zombie.
   int death_signal(pid_t pid) {
     const int code = poll_until(deadline_, [&] {
@@ -416,7 +532,12 @@ class Interpreter {
     ActorHandle& h = actors_[line.actor];
     if (h.dead)
       return mismatch(line, "the actor to be alive", fmt::format("actor {} is dead", line.actor));
-    h.channel.send("step", std::to_string(index));
+    if (actor_program_.empty())
+      h.channel.send("step", std::to_string(index));
+    else if (line.call == "fork")
+      h.channel.send("fork", line.fork_child);
+    else
+      h.channel.send("call", encode_request(script_, line, prefix_));
     if (line.call == "fork") {
       const auto o = await_outcome(line.actor, line);
       if (!o || o->killed) return mismatch(line, "fork to succeed", "the actor did not fork");
@@ -608,6 +729,7 @@ class Interpreter {
   std::map<std::string, ActorHandle> actors_;
   std::map<std::string, Channel> peer_sides_;
   std::set<std::string> pending_;  // actors whose call was seen blocked and is not yet completed
+  std::string actor_program_;      // SOCKSPEC_ACTOR: actors run this program (empty: C++ actors)
 };
 
 // Features a case may require, as lit names them (cases/lit.cfg.py), checked the same way,
