@@ -6,6 +6,7 @@
 // asleep counts as blocked: the syscall cannot be checked there, only the sleep.
 #pragma once
 
+#include <sys/syscall.h>
 #include <sys/types.h>
 
 #include <optional>
@@ -13,6 +14,14 @@
 #include <vector>
 
 namespace sockspec {
+
+// Whether two syscall numbers are the same call for "blocked in": accept() may reach the
+// kernel as accept4() (qemu-user translates it so, and a libc may implement one with the
+// other).
+inline bool same_call(long a, long b) {
+  auto plain = [](long nr) { return nr == SYS_accept4 ? SYS_accept : nr; };
+  return plain(a) == plain(b);
+}
 
 struct ProcessState {
   char state = '?';              // R, S, D, T, t, Z ... ('?' when the process is gone)
@@ -22,7 +31,8 @@ struct ProcessState {
 
   bool gone() const { return state == '?'; }
   bool blocked_in(long syscall_number) const {
-    return (state == 'S' || state == 'D') && (syscall == syscall_number || syscall_unknown);
+    return (state == 'S' || state == 'D') &&
+           (syscall_unknown || (syscall && same_call(*syscall, syscall_number)));
   }
   // "blocked in recvfrom (state S)", "running (state R)", "gone"
   std::string describe() const;

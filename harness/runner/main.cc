@@ -87,6 +87,7 @@ void choose_target(const std::string& name, const std::string& expectations, Run
     throw RunnerError(fmt::format("the {} target is {}", name, describe(state)));
   options.target = &target;
   options.target_version = state.version;
+  options.timeout *= target.deadline_scale;
   const std::filesystem::path table =
       expectations.empty()
           ? std::filesystem::path(SOCKSPEC_SOURCE_DIR) / "ci" / "expectations" / (name + ".txt")

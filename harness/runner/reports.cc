@@ -74,6 +74,12 @@ std::string one_line_summary(const std::string& message) {
   return out.size() > 400 ? out.substr(0, 400) + "..." : out;
 }
 
+// The libc the cases' calls go through: glibc's, but for the musl target's actors.
+std::string libc_of(const RunSummary& s) {
+  if (s.target == "musl") return s.target_version;
+  return fmt::format("glibc {}", gnu_get_libc_version());
+}
+
 }  // namespace
 
 void write_junit(const RunSummary& s, const std::filesystem::path& report_dir) {
@@ -168,7 +174,7 @@ void write_results_json(const RunSummary& s, const std::filesystem::path& report
                               {"target_version", s.target_version},
                               {"host", host},
                               {"kernel", kernel_release()},
-                              {"libc", fmt::format("glibc {}", gnu_get_libc_version())},
+                              {"libc", libc_of(s)},
                               {"seconds", s.seconds},
                               {"interrupted", s.interrupted},
                               {"summary", counts},

@@ -30,35 +30,86 @@ std::string beside_sockspec(const char* name) {
 
 std::vector<Target> make_targets() {
   const std::string musl_actor = beside_sockspec("sockspec-actor-musl");
-  return {
-      {"native", "the host kernel and its libc", "", "", TracePlacement::kOutside, "", ""},
-      {"gvisor",
-       "gVisor: runsc do, ptrace platform, no network; the Sentry re-implements the syscalls",
-       "/usr/bin/runsc", "runsc", TracePlacement::kInside, "", ""},
-      {"qemu", "qemu-user: qemu-x86_64 translates each syscall of an emulated process",
-       "/usr/bin/qemu-x86_64", "qemu-user", TracePlacement::kOutside, "", ""},
-      {"proot", "proot with no bindings: ptrace rewrites the paths of syscalls (identity here)",
-       "/usr/bin/proot", "proot", TracePlacement::kNone,
-       "strace cannot trace under proot: proot is the case's ptrace tracer already", ""},
-      {"proot-bind",
-       "proot -b RUN:/sockspec: every case dir and sun_path is rewritten between guest and host",
-       "/usr/bin/proot", "proot", TracePlacement::kNone,
-       "strace cannot trace under proot: proot is the case's ptrace tracer already", "/sockspec"},
-      {"valgrind", "valgrind memcheck (suppressions: ci/valgrind.supp)", "/usr/bin/valgrind",
-       "valgrind", TracePlacement::kOutside, "", ""},
-      {"musl",
-       "scripted cases whose actors are sockspec-actor-musl: C, static musl (GoogleTest cases "
-       "link glibc and do not run)",
-       musl_actor,
-       "musl-tools",
-       TracePlacement::kOutside,
-       "",
-       "",
-       {"SOCKSPEC_ACTOR=" + musl_actor},
-       true},
-      {"uml", "User-mode Linux 6.1 (a second kernel as a process) with a hostfs root",
-       "/usr/bin/linux", "user-mode-linux", TracePlacement::kInside, "", ""},
-  };
+  const std::string no_strace = "strace cannot trace under proot: proot is the case's tracer";
+  std::vector<Target> targets(8);
+  {
+    Target& t = targets[0];
+    t.name = "native";
+    t.description = "the host kernel and its libc";
+  }
+  {
+    Target& t = targets[1];
+    t.name = "gvisor";
+    t.description =
+        "gVisor: runsc do, ptrace platform, no network; the Sentry "
+        "re-implements the syscalls";
+    t.program = "/usr/bin/runsc";
+    t.package = "runsc";
+    t.trace = TracePlacement::kInside;
+  }
+  {
+    Target& t = targets[2];
+    t.name = "qemu";
+    t.description =
+        "qemu-user: qemu-x86_64 translates each syscall of an emulated "
+        "process; deadlines x2";
+    t.program = "/usr/bin/qemu-x86_64";
+    t.package = "qemu-user";
+    t.deadline_scale = 2;
+  }
+  {
+    Target& t = targets[3];
+    t.name = "proot";
+    t.description =
+        "proot with no bindings: ptrace rewrites the paths of syscalls "
+        "(identity here)";
+    t.program = "/usr/bin/proot";
+    t.package = "proot";
+    t.trace = TracePlacement::kNone;
+    t.no_trace_reason = no_strace;
+  }
+  {
+    Target& t = targets[4];
+    t.name = "proot-bind";
+    t.description =
+        "proot -b RUN:/sockspec: every case dir and sun_path is "
+        "rewritten between guest and host";
+    t.program = "/usr/bin/proot";
+    t.package = "proot";
+    t.trace = TracePlacement::kNone;
+    t.no_trace_reason = no_strace;
+    t.guest_run_dir = "/sockspec";
+  }
+  {
+    Target& t = targets[5];
+    t.name = "valgrind";
+    t.description = "valgrind memcheck (suppressions: ci/valgrind.supp); deadlines x4";
+    t.program = "/usr/bin/valgrind";
+    t.package = "valgrind";
+    t.deadline_scale = 4;
+  }
+  {
+    Target& t = targets[6];
+    t.name = "musl";
+    t.description =
+        "scripted cases whose actors are sockspec-actor-musl: C, static "
+        "musl (GoogleTest cases link glibc and do not run)";
+    t.program = musl_actor;
+    t.package = "musl-tools";
+    t.environment = {"SOCKSPEC_ACTOR=" + musl_actor};
+    t.scripted_cases_only = true;
+  }
+  {
+    Target& t = targets[7];
+    t.name = "uml";
+    t.description =
+        "User-mode Linux 6.1 (a second kernel as a process) with a "
+        "hostfs root";
+    t.program = "/usr/bin/linux";
+    t.package = "user-mode-linux";
+    t.trace = TracePlacement::kInside;
+  }
+  return targets;
 }
 
 struct Captured {

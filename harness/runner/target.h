@@ -39,6 +39,9 @@ struct Target {
   // Environment the case process gets on this target ("SOCKSPEC_ACTOR=...").
   std::vector<std::string> environment;
   bool scripted_cases_only = false;  // GoogleTest cases cannot run there
+  // Each case's deadline is this many times --timeout: memcheck runs code tens of times
+  // slower, and a property case that takes 3 s natively takes 12-15 s under it.
+  int deadline_scale = 1;
 };
 
 // Every target, native first.
