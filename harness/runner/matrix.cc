@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "markup_escape.h"
 #include "runner_error.h"
 
 namespace sockspec {
@@ -144,32 +145,6 @@ std::string trace_link(const std::string& trace, const fs::path& dir) {
       out += static_cast<char>(c);
     else
       out += fmt::format("%{:02X}", c);
-  }
-  return out;
-}
-
-std::string html_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
   }
   return out;
 }
@@ -323,7 +298,7 @@ std::string matrix_html(const Matrix& m, const fs::path& dir) {
     h += "</tr>\n<tr>";
     const auto row = summary_row(c);
     for (std::size_t i = 0; i < row.size(); ++i)
-      h += fmt::format("<td{}>{}</td>", i >= 4 ? " class=\"num\"" : "", html_escape(row[i]));
+      h += fmt::format("<td{}>{}</td>", i >= 4 ? " class=\"num\"" : "", escape_markup(row[i]));
   }
   const auto differ = std::count_if(m.case_names.begin(), m.case_names.end(),
                                     [&](const auto& n) { return !same_everywhere(m.cells.at(n)); });
@@ -336,7 +311,7 @@ std::string matrix_html(const Matrix& m, const fs::path& dir) {
     std::string about = c.target_version.empty() ? c.target : c.target_version;
     for (const auto& part : {"kernel " + c.kernel, c.libc, c.host})
       if (part != "kernel " && !part.empty()) about += ", " + part;
-    h += fmt::format("<th title=\"{}\">{}</th>", html_escape(about), html_escape(c.label));
+    h += fmt::format("<th title=\"{}\">{}</th>", escape_markup(about), escape_markup(c.label));
   }
   h += "</tr>\n";
   for (const auto& name : m.case_names) {
@@ -344,7 +319,7 @@ std::string matrix_html(const Matrix& m, const fs::path& dir) {
     const auto rule = m.rules.find(name);
     h += fmt::format("<tr{}><td class=\"name\" title=\"{}\">{}</td>",
                      same_everywhere(row) ? " class=\"same\"" : "",
-                     html_escape(rule == m.rules.end() ? "" : rule->second), html_escape(name));
+                     escape_markup(rule == m.rules.end() ? "" : rule->second), escape_markup(name));
     for (const auto& cell : row) {
       if (!cell) {
         h += "<td class=\"none\" title=\"not run on this target\">-</td>";
@@ -352,13 +327,13 @@ std::string matrix_html(const Matrix& m, const fs::path& dir) {
       }
       std::string title = cell->expected.empty() ? "" : "expected: " + cell->expected + "\n";
       title += cell->message;
-      std::string text = html_escape(word(cell));
+      std::string text = escape_markup(word(cell));
       if (cell->status != "passed" && !cell->traces.empty())
         text = fmt::format("<a href=\"{}\">{}</a>",
-                           html_escape(trace_link(cell->traces.front(), dir)), text);
+                           escape_markup(trace_link(cell->traces.front(), dir)), text);
       // A title only where there is something to say: most of the 780 rows are plain passes.
-      h += fmt::format("<td class=\"{}\"{}>{}</td>", html_escape(cell->status),
-                       title.empty() ? "" : " title=\"" + html_escape(title) + "\"", text);
+      h += fmt::format("<td class=\"{}\"{}>{}</td>", escape_markup(cell->status),
+                       title.empty() ? "" : " title=\"" + escape_markup(title) + "\"", text);
     }
     h += "</tr>\n";
   }

@@ -13,38 +13,12 @@
 #include <nlohmann/json.hpp>
 
 #include "console.h"
+#include "markup_escape.h"
 #include "runner_error.h"
 
 namespace sockspec {
 
 namespace {
-
-std::string xml_escape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        // XML 1.0 has no way to write most control characters; show them instead.
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t')
-          out += fmt::format("\\x{:02x}", c);
-        else
-          out += c;
-    }
-  }
-  return out;
-}
 
 std::ofstream open_report(const std::filesystem::path& path) {
   std::ofstream out(path);
@@ -111,38 +85,38 @@ void write_junit(const RunSummary& s, const std::filesystem::path& report_dir) {
     for (const auto* r : results) seconds += r->seconds;
     out << fmt::format(
         "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{:.3f}\">\n",
-        xml_escape(name), results.size(),
+        escape_markup(name), results.size(),
         count(results, Status::kFailed) + count(results, Status::kUnexpectedPass),
         count(results, Status::kSkipped) + count(results, Status::kExpectedFailure), seconds);
     for (const auto* r : results) {
       out << fmt::format(
           "    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3f}\" file=\"{}\" line=\"{}\">\n",
-          xml_escape(name), xml_escape(r->info.test_part()), r->seconds, xml_escape(r->info.file),
-          r->info.line);
+          escape_markup(name), escape_markup(r->info.test_part()), r->seconds,
+          escape_markup(r->info.file), r->info.line);
       out << "      <properties>\n";
       out << fmt::format("        <property name=\"rule\" value=\"{}\"/>\n",
-                         xml_escape(r->info.rule));
+                         escape_markup(r->info.rule));
       out << fmt::format("        <property name=\"citation\" value=\"{}\"/>\n",
-                         xml_escape(r->info.citation));
+                         escape_markup(r->info.citation));
       for (const auto& trace : r->traces)
         out << fmt::format("        <property name=\"trace\" value=\"{}\"/>\n",
-                           xml_escape((report_dir / trace).string()));
+                           escape_markup((report_dir / trace).string()));
       out << "      </properties>\n";
       if (r->status == Status::kUnexpectedPass) {
-        out << fmt::format("      <failure message=\"{}\"/>\n", xml_escape(r->message));
+        out << fmt::format("      <failure message=\"{}\"/>\n", escape_markup(r->message));
       } else if (r->status == Status::kExpectedFailure) {
         // JUnit has no expected failure; a skip with the reason keeps CI views green.
         out << fmt::format("      <skipped message=\"{}\"/>\n",
-                           xml_escape("expected failure: " + r->expected));
+                           escape_markup("expected failure: " + r->expected));
         out << fmt::format("      <system-out>{}</system-out>\n",
-                           xml_escape(failure_text(*r, report_dir)));
+                           escape_markup(failure_text(*r, report_dir)));
       } else if (r->status == Status::kFailed) {
         out << fmt::format("      <failure message=\"{}\">{}</failure>\n",
-                           xml_escape(one_line_summary(r->message)),
-                           xml_escape(failure_text(*r, report_dir)));
-        out << fmt::format("      <system-out>{}</system-out>\n", xml_escape(r->output));
+                           escape_markup(one_line_summary(r->message)),
+                           escape_markup(failure_text(*r, report_dir)));
+        out << fmt::format("      <system-out>{}</system-out>\n", escape_markup(r->output));
       } else if (r->status == Status::kSkipped) {
-        out << fmt::format("      <skipped message=\"{}\"/>\n", xml_escape(r->message));
+        out << fmt::format("      <skipped message=\"{}\"/>\n", escape_markup(r->message));
       }
       out << "    </testcase>\n";
     }
