@@ -291,7 +291,7 @@ int main(int argc, char** argv) {
   matrix->add_option("--target", matrix_targets, "Targets to run, comma-separated");
   matrix->add_option("--merge", merge_files, "results.json files (or report dirs) to merge")
       ->check(CLI::ExistingPath);
-  matrix->add_option("--filter", filter, "Cases to run (GoogleTest filter syntax)");
+  matrix->add_option("--filter", filter, "Cases to run: POS:POS:-NEG:NEG, globs with * and ?");
   matrix->add_option("-j,--jobs", options.jobs, "Cases run at once")->check(CLI::Range(1, 256));
   matrix->add_option("--report", options.report_dir,
                      "Report dir: one sub-dir per target, matrix.md, matrix.html");

@@ -40,6 +40,14 @@ struct Outcome {
   int signal = 0;
 };
 
+// "SIGPIPE|SIGUSR1", or "none": a signal set as sigpending() reports it, bit s-1 for signal s.
+std::string signal_set_names(long mask) {
+  std::string names;
+  for (int s = 1; s < 64; ++s)
+    if (mask & (1L << (s - 1))) names += (names.empty() ? "" : "|") + signal_name(s);
+  return names.empty() ? "none" : names;
+}
+
 // Bytes travel between processes as hex inside the JSON reply.
 std::string to_hex(std::string_view bytes) {
   std::string out;
@@ -242,12 +250,10 @@ class Actor {
       r.value = ::sigpending(&set);
       r.err = r.value == -1 ? errno : 0;
       long mask = 0;
-      std::string names;
       for (int s = 1; s < 64; ++s)
-        if (sigismember(&set, s) == 1)
-          mask |= 1L << (s - 1), names += (names.empty() ? "" : "|") + signal_name(s);
+        if (sigismember(&set, s) == 1) mask |= 1L << (s - 1);
       r.call = "sigpending()";
-      if (r.value == 0) r.value = mask, r.data = names.empty() ? "none" : names;
+      if (r.value == 0) r.value = mask, r.data = signal_set_names(mask);
       return r;
     }
   };
@@ -506,12 +512,7 @@ class Interpreter {
     Outcome o = decode_outcome(payload);
     CallResult& r = o.result;
     if (r.address) r.address = unprefixed(*r.address, prefix_);
-    if (line.call == "sigpending" && r.value >= 0) {
-      std::string names;
-      for (int s = 1; s < 64; ++s)
-        if (r.value & (1L << (s - 1))) names += (names.empty() ? "" : "|") + signal_name(s);
-      r.data = names.empty() ? "none" : names;
-    }
+    if (line.call == "sigpending" && r.value >= 0) r.data = signal_set_names(r.value);
     r.call = written_call(line);
     o.described = r.describe();
     return o;
