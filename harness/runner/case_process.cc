@@ -104,8 +104,6 @@ std::vector<std::string> environment(const CaseLaunch& l) {
   };
   env.push_back("SOCKSPEC_CASE_DIR=" + as_seen_by_case(l.work_dir));
   env.push_back(fmt::format("SOCKSPEC_CASE_TIMEOUT_MS={}", harness_budget.count()));
-  if (l.target)
-    for (const auto& entry : l.target->environment) env.push_back(entry);
   if (!l.actor_program.empty()) env.push_back("SOCKSPEC_ACTOR=" + l.actor_program);
   if (!l.trace_dir.empty()) env.push_back("SOCKSPEC_TRACE_DIR=" + as_seen_by_case(l.trace_dir));
   // A property prints its counterexample; with reproduce= it replays only that one.

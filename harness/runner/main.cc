@@ -87,6 +87,7 @@ void choose_target(const std::string& name, const std::string& expectations, Run
     throw RunnerError(fmt::format("the {} target is {}", name, describe(state)));
   options.target = &target;
   options.target_version = state.version;
+  if (target.scripted_cases_only()) options.actor_program = target.actor_program;
   options.timeout *= target.deadline_scale;
   const std::filesystem::path table =
       expectations.empty()
@@ -118,6 +119,16 @@ void write_matrix(const std::vector<std::filesystem::path>& results,
 
 int run_and_report(const std::vector<CaseInfo>& cases, const RunOptions& options);
 
+// The cases that can run on the chosen target: all, or the scripted ones only.
+std::vector<CaseInfo> runnable_on(const RunOptions& options, std::vector<CaseInfo> cases) {
+  if (options.target && options.target->scripted_cases_only()) {
+    std::erase_if(cases, [](const CaseInfo& c) { return c.script.empty(); });
+    fmt::print("{}: only the scripted cases run here ({})\n", options.target->name,
+               options.target->description);
+  }
+  return cases;
+}
+
 // `sockspec matrix`: with --target, runs each target in turn into REPORT/TARGET (every one
 // is checked first, so a missing one stops the command before any runs); with --merge,
 // only reads earlier results. Exit status as for run: 1 when any target had a failure.
@@ -141,10 +152,8 @@ int matrix_command(const std::string& targets, const std::vector<std::string>& m
     if (all.empty())
       throw RunnerError(fmt::format("no case matches --filter '{}'; see `sockspec list`", filter));
     for (const auto& options : runs) {
-      auto cases = all;
-      if (options.target->scripted_cases_only)
-        std::erase_if(cases, [](const CaseInfo& c) { return c.script.empty(); });
       fmt::print("== target {} {}\n", options.target->name, options.target_version);
+      const auto cases = runnable_on(options, all);
       std::fflush(stdout);
       const int run_status = run_and_report(cases, options);
       if (run_status == kInterrupted) return run_status;
@@ -341,13 +350,9 @@ int main(int argc, char** argv) {
         throw RunnerError("sockspec script needs at least one case file (cases/**/*.case)");
       return run_and_report(script_cases(script_files, cases_dir), options);
     }
-    auto cases = filter_cases(all_cases(options.suite, cases_dir), filter);
-    if (list->parsed()) return list_command(cases);
-    if (options.target && options.target->scripted_cases_only) {
-      std::erase_if(cases, [](const CaseInfo& c) { return c.script.empty(); });
-      fmt::print("{}: only the scripted cases run here ({})\n", options.target->name,
-                 options.target->description);
-    }
+    const auto listed = filter_cases(all_cases(options.suite, cases_dir), filter);
+    if (list->parsed()) return list_command(listed);
+    const auto cases = runnable_on(options, listed);
     if (cases.empty())
       throw RunnerError(fmt::format("no case matches --filter '{}'; see `sockspec list`", filter));
     return run_and_report(cases, options);

@@ -22,7 +22,7 @@ struct RunOptions {
   const Target* target = nullptr;         // nullptr or native: the host kernel
   std::string target_version;             // as check_target() found it, for the report
   std::vector<Expectation> expectations;  // the target's known divergences
-  std::string actor_program;              // --actor: scripted cases' actors run this program
+  std::string actor_program;  // scripted cases' actors run this program (--actor, or the target's)
   int jobs = 1;
   std::filesystem::path report_dir;
   TraceMode trace = TraceMode::kFail;

@@ -96,8 +96,7 @@ std::vector<Target> make_targets() {
         "musl (GoogleTest cases link glibc and do not run)";
     t.program = musl_actor;
     t.package = "musl-tools";
-    t.environment = {"SOCKSPEC_ACTOR=" + musl_actor};
-    t.scripted_cases_only = true;
+    t.actor_program = musl_actor;
   }
   {
     Target& t = targets[7];

@@ -36,9 +36,10 @@ struct Target {
   std::string no_trace_reason;
   // Where the run's folder appears inside the target, when it is rebound ("" when not).
   std::string guest_run_dir;
-  // Environment the case process gets on this target ("SOCKSPEC_ACTOR=...").
-  std::vector<std::string> environment;
-  bool scripted_cases_only = false;  // GoogleTest cases cannot run there
+  // The program the actors of scripted cases run as (musl: sockspec-actor-musl). Only the
+  // scripted cases run on such a target: the GoogleTest cases are C++ and link glibc.
+  std::string actor_program;
+  bool scripted_cases_only() const { return !actor_program.empty(); }
   // Each case's deadline is this many times --timeout: memcheck runs code tens of times
   // slower, and a property case that takes 3 s natively takes 12-15 s under it.
   int deadline_scale = 1;
