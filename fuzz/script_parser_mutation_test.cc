@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "parser.h"
+#include "script/parser.h"
 
 namespace sockspec::script {
 namespace {

@@ -41,14 +41,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "call.h"
-#include "case.h"
-#include "case_error.h"
-#include "expect.h"
-#include "fd.h"
-#include "names.h"
-#include "namespaces.h"
-#include "rule.h"
+#include "case/call.h"
+#include "case/case.h"
+#include "case/expect.h"
+#include "case/rule.h"
+#include "os/case_error.h"
+#include "os/fd.h"
+#include "os/names.h"
+#include "os/namespaces.h"
 
 namespace sockspec {
 namespace {

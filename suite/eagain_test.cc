@@ -32,12 +32,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "call.h"
-#include "case.h"
-#include "case_error.h"
-#include "expect.h"
-#include "kind.h"
-#include "rule.h"
+#include "case/call.h"
+#include "case/case.h"
+#include "case/expect.h"
+#include "case/kind.h"
+#include "case/rule.h"
+#include "os/case_error.h"
 
 namespace sockspec {
 namespace {

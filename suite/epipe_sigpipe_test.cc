@@ -40,11 +40,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "call.h"
-#include "case.h"
-#include "expect.h"
-#include "kind.h"
-#include "rule.h"
+#include "case/call.h"
+#include "case/case.h"
+#include "case/expect.h"
+#include "case/kind.h"
+#include "case/rule.h"
 
 namespace sockspec {
 namespace {

@@ -4,10 +4,10 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include "call.h"
-#include "case.h"
-#include "expect.h"
-#include "rule.h"
+#include "case/call.h"
+#include "case/case.h"
+#include "case/expect.h"
+#include "case/rule.h"
 
 namespace sockspec {
 namespace {

@@ -61,16 +61,16 @@ extern "C" {
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "call.h"
-#include "case.h"
-#include "case_error.h"
-#include "expect.h"
-#include "fd.h"
-#include "names.h"
-#include "namespaces.h"
-#include "proc.h"
-#include "rule.h"
-#include "wait.h"
+#include "case/call.h"
+#include "case/case.h"
+#include "case/expect.h"
+#include "case/rule.h"
+#include "os/case_error.h"
+#include "os/fd.h"
+#include "os/names.h"
+#include "os/namespaces.h"
+#include "os/proc.h"
+#include "os/wait.h"
 
 namespace sockspec {
 namespace {

@@ -34,7 +34,7 @@
 #include <string>
 #include <string_view>
 
-#include "names.h"
+#include "os/names.h"
 
 namespace {
 

@@ -8,13 +8,13 @@
 // duplicated or lost.
 #include <poll.h>
 
-#include "call.h"
-#include "case.h"
-#include "case_error.h"
-#include "expect.h"
-#include "kind_gen.h"
-#include "property.h"
-#include "rule.h"
+#include "case/call.h"
+#include "case/case.h"
+#include "case/expect.h"
+#include "case/kind_gen.h"
+#include "case/property.h"
+#include "case/rule.h"
+#include "os/case_error.h"
 
 namespace sockspec {
 namespace {

@@ -27,16 +27,16 @@
 
 #include <fmt/format.h>
 
-#include "case_list.h"
-#include "console.h"
-#include "expectations.h"
-#include "interpreter.h"
-#include "matrix.h"
-#include "parser.h"
-#include "reports.h"
-#include "run_cases.h"
-#include "runner_error.h"
-#include "target.h"
+#include "runner/engine/case_list.h"
+#include "runner/engine/run_cases.h"
+#include "runner/engine/target.h"
+#include "runner/judgement/expectations.h"
+#include "runner/presentation/console.h"
+#include "runner/presentation/matrix.h"
+#include "runner/presentation/reports.h"
+#include "runner/runner_error.h"
+#include "script/interpreter.h"
+#include "script/parser.h"
 
 namespace sockspec {
 namespace {

@@ -1,4 +1,4 @@
-#include "constants.h"
+#include "script/constants.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "names.h"
+#include "os/names.h"
 
 namespace sockspec::script {
 

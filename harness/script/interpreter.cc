@@ -1,4 +1,4 @@
-#include "interpreter.h"
+#include "script/interpreter.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -18,15 +18,15 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "call.h"
-#include "case.h"
-#include "case_error.h"
-#include "channel.h"
-#include "constants.h"
-#include "names.h"
-#include "proc.h"
-#include "quote.h"
-#include "wait.h"
+#include "case/call.h"
+#include "case/case.h"
+#include "os/case_error.h"
+#include "os/channel.h"
+#include "os/names.h"
+#include "os/proc.h"
+#include "os/quote.h"
+#include "os/wait.h"
+#include "script/constants.h"
 
 namespace sockspec::script {
 

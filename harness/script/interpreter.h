@@ -4,7 +4,7 @@
 
 #include <ostream>
 
-#include "script.h"
+#include "script/script.h"
 
 namespace sockspec::script {
 

@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "parser.h"
+#include "script/parser.h"
 
 namespace sockspec::script {
 

@@ -1,4 +1,4 @@
-#include "parser.h"
+#include "script/parser.h"
 
 #include <fstream>
 #include <map>
@@ -7,8 +7,8 @@
 
 #include <fmt/format.h>
 
-#include "constants.h"
-#include "line_reader.h"
+#include "script/constants.h"
+#include "script/line_reader.h"
 
 namespace sockspec::script {
 

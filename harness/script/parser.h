@@ -4,7 +4,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "script.h"
+#include "script/script.h"
 
 namespace sockspec::script {
 

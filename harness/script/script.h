@@ -7,7 +7,7 @@
 #include <variant>
 #include <vector>
 
-#include "address.h"
+#include "case/address.h"
 
 namespace sockspec::script {
 

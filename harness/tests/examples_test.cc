@@ -7,11 +7,11 @@
 
 #include <gtest/gtest.h>
 
-#include "call.h"
-#include "case.h"
-#include "expect.h"
-#include "property.h"
-#include "rule.h"
+#include "case/call.h"
+#include "case/case.h"
+#include "case/expect.h"
+#include "case/property.h"
+#include "case/rule.h"
 
 namespace sockspec {
 namespace {

@@ -11,8 +11,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "matrix.h"
-#include "runner_error.h"
+#include "runner/presentation/matrix.h"
+#include "runner/runner_error.h"
 
 namespace sockspec {
 namespace {

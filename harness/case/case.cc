@@ -1,0 +1,212 @@
+#include "case/case.h"
+
+#include <sched.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "os/case_error.h"
+#include "os/names.h"
+#include "os/proc.h"
+#include "os/wait.h"
+#include "protocol/case_file_name.h"
+
+namespace sockspec {
+
+namespace {
+
+Case* g_current = nullptr;
+
+std::chrono::milliseconds case_budget() {
+  if (const char* ms = std::getenv("SOCKSPEC_CASE_TIMEOUT_MS"))
+    return std::chrono::milliseconds(std::atol(ms));
+  return std::chrono::milliseconds(10'000);
+}
+
+void reset_sigpipe() {
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  ::sigaction(SIGPIPE, &dfl, nullptr);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
+}
+
+}  // namespace
+
+std::string strace_binary() {
+  for (const char* dir : {"/usr/bin", "/bin", "/usr/local/bin"}) {
+    const std::string path = fmt::format("{}/strace", dir);
+    if (::access(path.c_str(), X_OK) == 0) return path;
+  }
+  return {};
+}
+
+std::string InjectedFault::strace_expression() const {
+  return fmt::format("inject={}:{}:when={}", syscall, action, when);
+}
+
+Case::Case(std::string id) : id_(case_file_name(id)), deadline_(Clock::now() + case_budget()) {
+  if (g_current) throw CaseError("a case is already running in this process");
+  reset_sigpipe();
+  if (const char* given = std::getenv("SOCKSPEC_CASE_DIR"); given && *given) {
+    dir_ = given;
+    std::filesystem::create_directories(dir_);
+  } else {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "sockspec-case.XXXXXX").string();
+    if (!::mkdtemp(pattern.data()))
+      throw CaseError(fmt::format("mkdtemp: {}", std::strerror(errno)));
+    dir_ = pattern;
+    own_dir_ = true;
+  }
+  // Searchable by anyone: some cases drop privileges in a peer and must reach the dir.
+  std::filesystem::permissions(dir_, std::filesystem::perms::owner_all |
+                                         std::filesystem::perms::group_exec |
+                                         std::filesystem::perms::others_exec);
+  previous_cwd_ = std::filesystem::current_path();
+  std::filesystem::current_path(dir_);
+  abstract_prefix_ = fmt::format("sockspec.{}.", ::getpid());
+  g_current = this;
+}
+
+Case::~Case() {
+  peers_.clear();  // each Peer kills and reaps its process if still running
+  for (pid_t tracer : tracers_) {
+    ::kill(tracer, SIGKILL);
+    ::waitpid(tracer, nullptr, 0);
+  }
+  std::error_code ignored;
+  std::filesystem::current_path(previous_cwd_, ignored);
+  if (own_dir_) std::filesystem::remove_all(dir_, ignored);
+  g_current = nullptr;
+}
+
+Case& Case::current() {
+  if (!g_current) throw CaseError("no case is running in this process");
+  return *g_current;
+}
+
+std::string Case::abstract_name(std::string_view stem) {
+  return fmt::format("{}{}-{}", abstract_prefix_, stem, ++serial_);
+}
+
+std::string Case::path_name(std::string_view stem) {
+  return fmt::format("{}-{}", stem, ++serial_);
+}
+
+std::filesystem::path Case::trace_path(std::string_view what) const {
+  if (const char* dir = std::getenv("SOCKSPEC_TRACE_DIR"); dir && *dir)
+    return std::filesystem::path(dir) / fmt::format("{}.{}.strace", id_, what);
+  return dir_ / fmt::format("{}.strace", what);
+}
+
+Peer& Case::fork_peer(std::string name, PeerFunction body) {
+  ChannelPair channels = make_channel_pair(name);
+  std::fflush(nullptr);  // or buffered output would be written twice
+  const pid_t pid = ::fork();
+  if (pid < 0) throw CaseError(fmt::format("fork: {}", std::strerror(errno)));
+  if (pid == 0) {
+    channels.controller_side.close();
+    for (auto& sibling : peers_) sibling.drop_in_child();
+    PeerSelf self(name, std::move(channels.peer_side), deadline_);
+    run_peer_body(self, body);
+  }
+  channels.peer_side.close();
+  return peers_.emplace_back(std::move(name), pid, std::move(channels.controller_side), deadline_);
+}
+
+namespace {
+struct UntracedStart {
+  PeerSelf* self;
+  const PeerFunction* body;
+};
+int start_untraced_peer(void* arg) {
+  auto* start = static_cast<UntracedStart*>(arg);
+  start->self->await("traced");
+  run_peer_body(*start->self, *start->body);
+}
+}  // namespace
+
+// Forked with CLONE_UNTRACED: when the whole case runs under `strace -f` (a traced run), a
+// plain fork would make the peer a tracee of that strace, and a second strace could not
+// attach to inject the fault (a process has one tracer). CLONE_UNTRACED keeps the outer
+// tracer off this one child; its own strace records its trace instead.
+pid_t Case::fork_untraced(PeerSelf& self, const PeerFunction& body) {
+  constexpr std::size_t kStackSize = 1 << 20;
+  std::vector<char> stack(kStackSize);
+  UntracedStart start{&self, &body};
+  std::fflush(nullptr);
+  const pid_t pid =
+      ::clone(start_untraced_peer, stack.data() + stack.size(), CLONE_UNTRACED | SIGCHLD, &start);
+  if (pid < 0) throw CaseError(fmt::format("clone: {}", std::strerror(errno)));
+  return pid;
+}
+
+Peer& Case::fork_peer_under_fault(std::string name, const InjectedFault& fault, PeerFunction body) {
+  const std::string strace = strace_binary();
+  if (strace.empty())
+    throw CaseError(
+        "strace is not installed (apt-get install strace); check strace_available() first");
+  ChannelPair channels = make_channel_pair(name);
+  PeerSelf self(name, std::move(channels.peer_side), deadline_);
+  const pid_t pid = fork_untraced(self, body);
+  self.channel().close();
+
+  const std::string trace = trace_path(name).string();
+  // --quiet=all: no "Process N attached" chatter; the rest as in the runner's traces.
+  const std::vector<std::string> args = {strace, "--quiet=all", "-f", "-tt",
+                                         "-T",   "-yy",         "-X", "verbose",
+                                         "-s",   "256",         "-e", fault.strace_expression(),
+                                         "-o",   trace,         "-p", std::to_string(pid)};
+  std::fflush(nullptr);
+  const pid_t tracer = ::fork();
+  if (tracer == 0) {
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  tracers_.push_back(tracer);
+  Peer& peer =
+      peers_.emplace_back(std::move(name), pid, std::move(channels.controller_side), deadline_);
+  // Release the peer only once strace is attached (TracerPid in /proc/PID/status).
+  const pid_t attached = poll_until(deadline_, [&] {
+    const pid_t t = tracer_of(pid);
+    return std::pair{t == tracer || read_process_state(tracer).gone(), t};
+  });
+  if (attached != tracer)
+    throw CaseError(fmt::format("strace did not attach to peer '{}' (command: {})", peer.name(),
+                                fmt::join(args, " ")));
+  peer.tell("traced");
+  return peer;
+}
+
+void Case::join_all() {
+  for (auto& peer : peers_)
+    if (!peer.joined()) peer.expect_clean_exit();
+  for (pid_t tracer : tracers_) ::waitpid(tracer, nullptr, 0);  // ends when its tracee ends
+  tracers_.clear();
+}
+
+void CaseTest::SetUp() {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  case_.emplace(fmt::format("{}.{}", info->test_suite_name(), info->name()));
+}
+
+void CaseTest::TearDown() {
+  case_->join_all();
+  case_.reset();
+}
+
+}  // namespace sockspec
