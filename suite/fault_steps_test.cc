@@ -98,7 +98,7 @@ SOCKSPEC_RULE(
     "and ordered; the failure is injected by strace -e inject=sendto:error=ENOBUFS:when=1",
     "");
 TEST_F(FaultStepsTest, FailedSendTransfersNothing) {
-  if (!strace_available()) GTEST_SKIP() << "strace is not installed (apt-get install strace)";
+  SOCKSPEC_REQUIRES("strace");
   const CallResult pair = must(call::socketpair(AF_UNIX, SOCK_DGRAM, 0));
   const InjectedFault first_send_fails{"sendto", "error=ENOBUFS", 1};
   Peer& sender = here().fork_peer_under_fault("sender", first_send_fails, [&](PeerSelf&) {

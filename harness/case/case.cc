@@ -18,6 +18,7 @@
 #include "os/proc.h"
 #include "os/wait.h"
 #include "protocol/case_file_name.h"
+#include "protocol/case_protocol.h"
 
 namespace sockspec {
 
@@ -26,9 +27,8 @@ namespace {
 Case* g_current = nullptr;
 
 std::chrono::milliseconds case_budget() {
-  if (const char* ms = std::getenv("SOCKSPEC_CASE_TIMEOUT_MS"))
-    return std::chrono::milliseconds(std::atol(ms));
-  return std::chrono::milliseconds(10'000);
+  const std::string ms = protocol::variable(protocol::kCaseTimeoutVariable);
+  return std::chrono::milliseconds(ms.empty() ? 10'000 : std::atol(ms.c_str()));
 }
 
 void reset_sigpipe() {
@@ -43,14 +43,6 @@ void reset_sigpipe() {
 
 }  // namespace
 
-std::string strace_binary() {
-  for (const char* dir : {"/usr/bin", "/bin", "/usr/local/bin"}) {
-    const std::string path = fmt::format("{}/strace", dir);
-    if (::access(path.c_str(), X_OK) == 0) return path;
-  }
-  return {};
-}
-
 std::string InjectedFault::strace_expression() const {
   return fmt::format("inject={}:{}:when={}", syscall, action, when);
 }
@@ -58,7 +50,7 @@ std::string InjectedFault::strace_expression() const {
 Case::Case(std::string id) : id_(case_file_name(id)), deadline_(Clock::now() + case_budget()) {
   if (g_current) throw CaseError("a case is already running in this process");
   reset_sigpipe();
-  if (const char* given = std::getenv("SOCKSPEC_CASE_DIR"); given && *given) {
+  if (const std::string given = protocol::variable(protocol::kCaseDirVariable); !given.empty()) {
     dir_ = given;
     std::filesystem::create_directories(dir_);
   } else {
@@ -80,11 +72,8 @@ Case::Case(std::string id) : id_(case_file_name(id)), deadline_(Clock::now() + c
 }
 
 Case::~Case() {
-  peers_.clear();  // each Peer kills and reaps its process if still running
-  for (pid_t tracer : tracers_) {
-    ::kill(tracer, SIGKILL);
-    ::waitpid(tracer, nullptr, 0);
-  }
+  peers_.clear();    // each Peer kills and reaps its process if still running
+  tracers_.clear();  // each Child kills and reaps its strace if still running
   std::error_code ignored;
   std::filesystem::current_path(previous_cwd_, ignored);
   if (own_dir_) std::filesystem::remove_all(dir_, ignored);
@@ -105,7 +94,7 @@ std::string Case::path_name(std::string_view stem) {
 }
 
 std::filesystem::path Case::trace_path(std::string_view what) const {
-  if (const char* dir = std::getenv("SOCKSPEC_TRACE_DIR"); dir && *dir)
+  if (const std::string dir = protocol::variable(protocol::kTraceDirVariable); !dir.empty())
     return std::filesystem::path(dir) / fmt::format("{}.{}.strace", id_, what);
   return dir_ / fmt::format("{}.strace", what);
 }
@@ -153,41 +142,31 @@ pid_t Case::fork_untraced(PeerSelf& self, const PeerFunction& body) {
 }
 
 Peer& Case::fork_peer_under_fault(std::string name, const InjectedFault& fault, PeerFunction body) {
-  const std::string strace = strace_binary();
-  if (strace.empty())
-    throw CaseError(
-        "strace is not installed (apt-get install strace); check strace_available() first");
+  if (!kStrace.installed())
+    throw CaseError(kStrace.not_installed() +
+                    "; the case must start with SOCKSPEC_REQUIRES(\"strace\")");
   ChannelPair channels = make_channel_pair(name);
   PeerSelf self(name, std::move(channels.peer_side), deadline_);
   const pid_t pid = fork_untraced(self, body);
   self.channel().close();
 
   const std::string trace = trace_path(name).string();
-  // --quiet=all: no "Process N attached" chatter; the rest as in the runner's traces.
-  const std::vector<std::string> args = {strace, "--quiet=all", "-f", "-tt",
-                                         "-T",   "-yy",         "-X", "verbose",
-                                         "-s",   "256",         "-e", fault.strace_expression(),
-                                         "-o",   trace,         "-p", std::to_string(pid)};
-  std::fflush(nullptr);
-  const pid_t tracer = ::fork();
-  if (tracer == 0) {
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  tracers_.push_back(tracer);
+  const std::vector<std::string> argv = strace_command(
+      {.output = trace, .inject = {fault.strace_expression()}, .attach = pid, .quiet = true});
+  const Child& tracer = tracers_.emplace_back(spawn({.argv = argv}));
+  ::testing::Test::RecordProperty(protocol::kTracePropertyPrefix + name, trace);
   Peer& peer =
       peers_.emplace_back(std::move(name), pid, std::move(channels.controller_side), deadline_);
   // Release the peer only once strace is attached (TracerPid in /proc/PID/status).
   const pid_t attached = poll_until(deadline_, [&] {
     const pid_t t = tracer_of(pid);
-    return std::pair{t == tracer || read_process_state(tracer).gone(), t};
+    return std::pair{t == tracer.pid() || read_process_state(tracer.pid()).gone() ||
+                         read_process_state(tracer.pid()).state == 'Z',
+                     t};
   });
-  if (attached != tracer)
+  if (attached != tracer.pid())
     throw CaseError(fmt::format("strace did not attach to peer '{}' (command: {})", peer.name(),
-                                fmt::join(args, " ")));
+                                fmt::join(argv, " ")));
   peer.tell("traced");
   return peer;
 }
@@ -195,7 +174,7 @@ Peer& Case::fork_peer_under_fault(std::string name, const InjectedFault& fault, 
 void Case::join_all() {
   for (auto& peer : peers_)
     if (!peer.joined()) peer.expect_clean_exit();
-  for (pid_t tracer : tracers_) ::waitpid(tracer, nullptr, 0);  // ends when its tracee ends
+  for (Child& tracer : tracers_) tracer.wait();  // strace ends when its tracee ends
   tracers_.clear();
 }
 

@@ -22,6 +22,8 @@
 
 #include "case/peer.h"
 #include "os/channel.h"
+#include "os/host.h"
+#include "os/spawn.h"
 
 namespace sockspec {
 
@@ -34,12 +36,6 @@ struct InjectedFault {
   int when = 1;
   std::string strace_expression() const;
 };
-
-// The strace binary, or "" when it is not installed.
-std::string strace_binary();
-inline bool strace_available() {
-  return !strace_binary().empty();
-}
 
 class Case {
  public:
@@ -63,14 +59,14 @@ class Case {
   // Forks a peer that runs `body`; returns once the peer exists.
   Peer& fork_peer(std::string name, PeerFunction body);
   // Forks a peer that runs `body` under strace with `fault` injected. The body starts only
-  // once strace is attached, so the fault cannot be missed. Check strace_available() first
-  // and skip the case with the reason when it is not.
+  // once strace is attached, so the fault cannot be missed. A case that does this starts
+  // with SOCKSPEC_REQUIRES("strace").
   Peer& fork_peer_under_fault(std::string name, const InjectedFault& fault, PeerFunction body);
   // Joins every peer not yet joined, recording a failure for each that did not end cleanly.
   void join_all();
 
   // Where a trace of `what` for this case goes: the runner's trace dir when it set one
-  // (SOCKSPEC_TRACE_DIR), else the case dir.
+  // (SOCKSPEC_TRACE_DIR), else the case dir. The case's result record lists it.
   std::filesystem::path trace_path(std::string_view what) const;
 
  private:
@@ -84,8 +80,15 @@ class Case {
   int serial_ = 0;
   Clock::time_point deadline_;
   std::deque<Peer> peers_;
-  std::vector<pid_t> tracers_;  // strace processes injecting faults, reaped at the end
+  std::deque<Child> tracers_;  // strace processes injecting faults, reaped at the end
 };
+
+// At the start of a case that needs something this machine may lack ("root", "strace",
+// "netns", "fuse": `sockspec features`): skips the case with the reason where it is missing.
+#define SOCKSPEC_REQUIRES(feature)                                           \
+  if (const std::string sockspec_why_not = ::sockspec::why_missing(feature); \
+      !sockspec_why_not.empty())                                             \
+  GTEST_SKIP() << sockspec_why_not
 
 // Base fixture: one Case per test.
 class CaseTest : public ::testing::Test {

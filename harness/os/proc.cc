@@ -1,6 +1,10 @@
 #include "os/proc.h"
 
 #include <dirent.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <charconv>
 #include <fstream>
@@ -8,18 +12,12 @@
 
 #include <fmt/format.h>
 
+#include "os/files.h"
 #include "os/names.h"
 
 namespace sockspec {
 
 namespace {
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream content;
-  content << in.rdbuf();
-  return content.str();
-}
 
 // /proc/PID/stat: "pid (comm) state ppid pgrp ..."; comm may hold spaces and parentheses,
 // so the fields after it are found from the last ')'.
@@ -115,6 +113,28 @@ std::vector<pid_t> children_of(pid_t parent) {
   for (pid_t pid : all_pids())
     if (auto stat = read_stat(pid); stat && stat->ppid == parent) children.push_back(pid);
   return children;
+}
+
+std::vector<pid_t> descendants_of(pid_t root) {
+  std::vector<pid_t> found = children_of(root);
+  for (std::size_t i = 0; i < found.size(); ++i)
+    for (pid_t child : children_of(found[i])) found.push_back(child);
+  return found;
+}
+
+bool kill_descendants(pid_t root, std::chrono::steady_clock::time_point until) {
+  const bool ours = root == ::getpid();
+  for (;;) {
+    const std::vector<pid_t> below = descendants_of(root);
+    if (below.empty()) return true;
+    for (pid_t pid : below) ::kill(pid, SIGKILL);
+    if (ours)
+      while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+      }
+    if (std::chrono::steady_clock::now() >= until) return descendants_of(root).empty();
+    const timespec pause{0, 2'000'000};
+    ::nanosleep(&pause, nullptr);
+  }
 }
 
 bool signal_pending(pid_t pid, int sig) {

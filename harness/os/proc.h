@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -48,6 +49,15 @@ pid_t process_group_of(pid_t pid);
 
 // Every process whose parent is `parent`.
 std::vector<pid_t> children_of(pid_t parent);
+
+// Every process below `root` in the process tree (children, their children, ...), parents
+// before their children; `root` itself not included.
+std::vector<pid_t> descendants_of(pid_t root);
+
+// SIGKILLs every process below `root` and reaps those that are `root`'s children, until none
+// is left or `until` passes. For a child subreaper (the runner, a case server), whose orphaned
+// grandchildren come back to it as children while this runs. True when none is left.
+bool kill_descendants(pid_t root, std::chrono::steady_clock::time_point until);
 
 // Whether `sig` is pending for `pid` (sent but not yet delivered): SigPnd or ShdPnd in
 // /proc/PID/status. A signal sent with kill() is pending at once; once the bit clears, the

@@ -1,18 +1,17 @@
 // sockspec: runs the AF_UNIX conformance cases and reports what this machine does.
 //
 //   sockspec run    [--filter PATTERN] [-j N] [--report DIR] [--trace fail|always|never]
-//                   [--timeout SECONDS] [--suite PATH] [--cases DIR]
+//                   [--timeout SECONDS] [--hang-after SECONDS] [--target T] [--suite PATH]
+//                   [--cases DIR]
 //   sockspec list   [--filter PATTERN] [--suite PATH] [--cases DIR]
-//   sockspec script FILE... [-j N] [--report DIR] [--trace MODE] [--timeout SECONDS]
-//   sockspec targets   (where cases can run: native, gvisor, qemu, proot, ...)
+//   sockspec script FILE... [run options]
+//   sockspec targets           where cases can run: native, gvisor, qemu, proot, ...
+//   sockspec features [--target T]   what this machine offers a case (cases/lit.cfg.py reads it)
 //   sockspec matrix --target T1,T2,... [run options]   runs each target, then the table
 //   sockspec matrix --merge RESULTS.json...  [--report DIR]   the table of earlier runs
 //
-// run and script take --target NAME (default native); a target that is not installed or
-// cannot run here is an environment error, never a silent native run.
-//
-// Exit status: 0 all passed, 1 a case failed, 2 usage or environment error (a malformed
-// script among them), 130 interrupted.
+// A target that is not installed or cannot run here is an error (exit 3), never a silent
+// native run. Exit statuses: runner_error.h.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -20,13 +19,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <map>
-#include <sstream>
 #include <string_view>
 
 #include <fmt/format.h>
 
+#include "os/host.h"
 #include "runner/engine/case_list.h"
 #include "runner/engine/run_cases.h"
 #include "runner/engine/target.h"
@@ -35,17 +33,15 @@
 #include "runner/presentation/matrix.h"
 #include "runner/presentation/reports.h"
 #include "runner/runner_error.h"
-#include "script/interpreter.h"
-#include "script/parser.h"
 
 namespace sockspec {
 namespace {
 
-std::filesystem::path default_suite() {
-  return std::filesystem::read_symlink("/proc/self/exe").parent_path() / "sockspec-suite";
+std::filesystem::path beside_sockspec(const char* name) {
+  return std::filesystem::read_symlink("/proc/self/exe").parent_path() / name;
 }
 
-// The GoogleTest cases of the suite binary, then the scripted cases under `cases_dir`.
+// The GoogleTest cases of the case program, then the scripted cases under `cases_dir`.
 std::vector<CaseInfo> all_cases(const std::filesystem::path& suite,
                                 const std::filesystem::path& cases_dir) {
   std::vector<CaseInfo> cases = discover_cases(suite);
@@ -73,8 +69,24 @@ int list_command(const std::vector<CaseInfo>& cases) {
 int targets_command() {
   for (const auto& target : all_targets()) {
     fmt::print("{:<11} {}\n", target.name, target.description);
-    fmt::print("{:<11} {}\n", "", describe(check_target(target)));
+    fmt::print("{:<11} {}\n", "", describe(target.check(target)));
   }
+  return kAllPassed;
+}
+
+// `sockspec features`: one present feature a line ("name"), then the missing ones as
+// comments with the reason ("# uml: ..."), for cases/lit.cfg.py and for people.
+int features_command(const std::string& target_name) {
+  const Target& target = find_target(target_name);
+  std::vector<Feature> missing;
+  for (const auto& feature : host_features()) {
+    if (feature.present())
+      fmt::print("{}\n", feature.name);
+    else
+      missing.push_back(feature);
+  }
+  fmt::print("target={}\n{}\n", target.name, target.name);
+  for (const auto& feature : missing) fmt::print("# {}: {}\n", feature.name, feature.why_not);
   return kAllPassed;
 }
 
@@ -82,12 +94,13 @@ int targets_command() {
 // Its expectation table comes from `expectations`, or else ci/expectations/TARGET.txt.
 void choose_target(const std::string& name, const std::string& expectations, RunOptions& options) {
   const Target& target = find_target(name);
-  const TargetState state = check_target(target);
+  const TargetState state = target.check(target);
   if (state.kind != TargetState::Kind::kAvailable)
-    throw RunnerError(fmt::format("the {} target is {}", name, describe(state)));
+    throw RunnerError(fmt::format("the {} target is {}", name, describe(state)),
+                      kTargetUnavailable);
   options.target = &target;
-  options.target_version = state.version;
-  if (target.scripted_cases_only()) options.actor_program = target.actor_program;
+  options.target_state = state;
+  if (!target.actor_program.empty()) options.actor_program = target.actor_program;
   options.timeout *= target.deadline_scale;
   const std::filesystem::path table =
       expectations.empty()
@@ -117,53 +130,14 @@ void write_matrix(const std::vector<std::filesystem::path>& results,
   fmt::print("\nmatrix: {}, {}\n", (dir / "matrix.md").string(), (dir / "matrix.html").string());
 }
 
-int run_and_report(const std::vector<CaseInfo>& cases, const RunOptions& options);
-
 // The cases that can run on the chosen target: all, or the scripted ones only.
 std::vector<CaseInfo> runnable_on(const RunOptions& options, std::vector<CaseInfo> cases) {
-  if (options.target && options.target->scripted_cases_only()) {
-    std::erase_if(cases, [](const CaseInfo& c) { return c.script.empty(); });
+  if (options.target && options.target->scripted_cases_only) {
+    std::erase_if(cases, [](const CaseInfo& c) { return !c.scripted(); });
     fmt::print("{}: only the scripted cases run here ({})\n", options.target->name,
                options.target->description);
   }
   return cases;
-}
-
-// `sockspec matrix`: with --target, runs each target in turn into REPORT/TARGET (every one
-// is checked first, so a missing one stops the command before any runs); with --merge,
-// only reads earlier results. Exit status as for run: 1 when any target had a failure.
-int matrix_command(const std::string& targets, const std::vector<std::string>& merge,
-                   const std::string& filter, const std::string& cases_dir,
-                   const RunOptions& base) {
-  if (targets.empty() == merge.empty())
-    throw RunnerError("sockspec matrix needs either --target T1,T2,... or --merge FILE...");
-  std::vector<std::filesystem::path> results(merge.begin(), merge.end());
-  int status = kAllPassed;
-  if (!targets.empty()) {
-    std::vector<RunOptions> runs;
-    std::stringstream names(targets);
-    for (std::string name; std::getline(names, name, ',');) {
-      RunOptions options = base;
-      choose_target(name, "", options);
-      options.report_dir = base.report_dir / name;
-      runs.push_back(std::move(options));
-    }
-    const auto all = filter_cases(all_cases(base.suite, cases_dir), filter);
-    if (all.empty())
-      throw RunnerError(fmt::format("no case matches --filter '{}'; see `sockspec list`", filter));
-    for (const auto& options : runs) {
-      fmt::print("== target {} {}\n", options.target->name, options.target_version);
-      const auto cases = runnable_on(options, all);
-      std::fflush(stdout);
-      const int run_status = run_and_report(cases, options);
-      if (run_status == kInterrupted) return run_status;
-      status = std::max(status, run_status);
-      results.push_back(options.report_dir / "results.json");
-    }
-    fmt::print("\n");
-  }
-  write_matrix(results, base.report_dir);
-  return status;
 }
 
 int run_and_report(const std::vector<CaseInfo>& cases, const RunOptions& options) {
@@ -180,10 +154,46 @@ int run_and_report(const std::vector<CaseInfo>& cases, const RunOptions& options
   write_junit(summary, options.report_dir);
   write_results_json(summary, options.report_dir);
   console.summary(summary);
-  if (summary.interrupted) return kInterrupted;
+  if (summary.interrupted_by) return kInterruptedBase + summary.interrupted_by;
   for (const auto& r : summary.results)
     if (is_failure(r.status)) return kSomeFailed;
   return kAllPassed;
+}
+
+// `sockspec matrix`: with --target, runs each target in turn into REPORT/TARGET (every one
+// is checked first, so a missing one stops the command before any runs); with --merge,
+// only reads earlier results. Exit status as for run: 1 when any target had a failure.
+int matrix_command(const std::vector<std::string>& targets, const std::vector<std::string>& merge,
+                   const std::string& filter, const std::string& cases_dir,
+                   const RunOptions& base) {
+  if (targets.empty() == merge.empty())
+    throw RunnerError("sockspec matrix needs either --target T1,T2,... or --merge FILE...");
+  std::vector<std::filesystem::path> results(merge.begin(), merge.end());
+  int status = kAllPassed;
+  if (!targets.empty()) {
+    std::vector<RunOptions> runs;
+    for (const auto& name : targets) {
+      RunOptions options = base;
+      choose_target(name, "", options);
+      options.report_dir = base.report_dir / name;
+      runs.push_back(std::move(options));
+    }
+    const auto all = filter_cases(all_cases(base.suite, cases_dir), filter);
+    if (all.empty())
+      throw RunnerError(fmt::format("no case matches --filter '{}'; see `sockspec list`", filter));
+    for (const auto& options : runs) {
+      fmt::print("== target {} {}\n", options.target->name, options.target_state.version);
+      const auto cases = runnable_on(options, all);
+      std::fflush(stdout);
+      const int run_status = run_and_report(cases, options);
+      if (run_status >= kInterruptedBase) return run_status;
+      status = std::max(status, run_status);
+      results.push_back(options.report_dir / "results.json");
+    }
+    fmt::print("\n");
+  }
+  write_matrix(results, base.report_dir);
+  return status;
 }
 
 // A scripted case's name: its path below the cases folder, as `sockspec run` names it, or
@@ -203,27 +213,8 @@ std::string script_name(const std::filesystem::path& file, const std::filesystem
 std::vector<CaseInfo> script_cases(const std::vector<std::string>& files,
                                    const std::filesystem::path& cases_dir) {
   std::vector<CaseInfo> cases;
-  for (const auto& file : files) {
-    script::Script parsed;
-    try {
-      parsed = script::parse_script_file(file);
-    } catch (const script::ScriptError& e) {
-      throw RunnerError(e.what());
-    }
-    cases.push_back({script_name(file, cases_dir), parsed.rule, parsed.source, parsed.linux_note,
-                     file, 1, std::filesystem::absolute(file).string()});
-  }
+  for (const auto& file : files) cases.push_back(scripted_case(file, script_name(file, cases_dir)));
   return cases;
-}
-
-// `sockspec script --one FILE`: the process of one scripted case, started by the runner.
-int interpret_one(const std::string& file) {
-  try {
-    return script::interpret(script::parse_script_file(file), std::cout);
-  } catch (const script::ScriptError& e) {
-    std::fprintf(stderr, "sockspec: %s\n", e.what());
-    return kUsageOrEnvironment;
-  }
 }
 
 }  // namespace
@@ -235,28 +226,38 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   RunOptions options;
-  options.suite = default_suite();
+  options.suite = beside_sockspec("sockspec-suite");
   options.report_dir = "sockspec-report";
   options.jobs = static_cast<int>(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)));
   std::string filter;
   double timeout_seconds = 15;
-  std::string suite = options.suite.string();
+  double hang_after_seconds = 1;
   std::string cases_dir = SOCKSPEC_CASES_DIR;
-  std::string trace_mode = "fail";
   std::string target_name = "native";
   std::string expectations;
+  std::string trace_mode = "fail";
   const std::map<std::string, TraceMode> trace_modes{
       {"fail", TraceMode::kFail}, {"always", TraceMode::kAlways}, {"never", TraceMode::kNever}};
 
-  // The options of a run, shared by `run` and `script`.
+  // The options of a run, shared by `run`, `script` and `matrix`.
   auto add_run_options = [&](CLI::App* command) {
     command->add_option("-j,--jobs", options.jobs, "Cases run at once")->check(CLI::Range(1, 256));
     command->add_option("--report", options.report_dir,
                         "Report dir: junit.xml, results.json, traces/");
-    command->add_option("--trace", trace_mode,
-                        "When to keep a syscall trace: fail (default), always, never");
+    command
+        ->add_option("--trace", trace_mode,
+                     "When to keep a syscall trace: fail (default), always, never")
+        ->check(CLI::IsMember({"fail", "always", "never"}));
     command->add_option("--timeout", timeout_seconds, "Deadline of each case, in seconds")
         ->check(CLI::Range(1.0, 3600.0));
+    command
+        ->add_option("--hang-after", hang_after_seconds,
+                     "A case whose every process has been asleep this long, with nothing but "
+                     "another of them to wake it, is ended as hung (seconds; 0: wait for the "
+                     "deadline)")
+        ->check(CLI::Range(0.0, 3600.0));
+  };
+  auto add_target_options = [&](CLI::App* command) {
     command->add_option("--target", target_name,
                         "Where the cases run: native (default), gvisor, qemu, proot, proot-bind, "
                         "valgrind, musl (see `sockspec targets`)");
@@ -267,55 +268,57 @@ int main(int argc, char** argv) {
     command->add_option("--expectations", expectations,
                         "Known divergences of the target (default: ci/expectations/TARGET.txt)");
   };
+  std::string suite = options.suite.string();
 
   auto* run = app.add_subcommand("run", "Run the cases on this machine and write a report");
   run->add_option("--filter", filter,
                   "Cases to run: POS:POS:-NEG:NEG, globs with * and ? (a - that begins a "
                   "pattern starts the negative ones)");
   add_run_options(run);
-  run->add_option("--suite", suite, "Case binary to run (default: sockspec-suite beside sockspec)");
+  add_target_options(run);
+  run->add_option("--suite", suite, "Case program (default: sockspec-suite beside sockspec)");
   run->add_option("--cases", cases_dir, "Folder of scripted cases (*.case); \"\" for none");
 
   auto* list =
       app.add_subcommand("list", "List every case with the rule it checks and its citation");
   list->add_option("--filter", filter, "Cases to list (GoogleTest filter syntax)");
-  list->add_option("--suite", suite, "Case binary to list");
+  list->add_option("--suite", suite, "Case program to list");
   list->add_option("--cases", cases_dir, "Folder of scripted cases (*.case); \"\" for none");
 
   std::vector<std::string> script_files;
-  std::string one_script;
   auto* script =
       app.add_subcommand("script", "Run scripted cases (the language: cases/LANGUAGE.md)");
   script->add_option("files", script_files, "Case files")->check(CLI::ExistingFile);
   add_run_options(script);
-  script->add_option("--one", one_script, "Interpret one file in this process")->group("");
+  add_target_options(script);
+  script->add_option("--suite", suite, "Case program that serves them (default: sockspec-suite)");
 
   auto* targets =
       app.add_subcommand("targets", "List where cases can run, and whether each can run here");
 
-  std::string matrix_targets;
+  auto* features = app.add_subcommand(
+      "features", "Print what this machine offers a case, one feature a line (for lit)");
+  features->add_option("--target", target_name, "The target whose name to print as a feature");
+
+  std::vector<std::string> matrix_targets;
   std::vector<std::string> merge_files;
   auto* matrix = app.add_subcommand(
       "matrix", "Run several targets (or merge earlier results) into one case x target table");
-  matrix->add_option("--target", matrix_targets, "Targets to run, comma-separated");
+  matrix->add_option("--target", matrix_targets, "Targets to run, comma-separated")->delimiter(',');
   matrix->add_option("--merge", merge_files, "results.json files (or report dirs) to merge")
       ->check(CLI::ExistingPath);
   matrix->add_option("--filter", filter, "Cases to run: POS:POS:-NEG:NEG, globs with * and ?");
-  matrix->add_option("-j,--jobs", options.jobs, "Cases run at once")->check(CLI::Range(1, 256));
-  matrix->add_option("--report", options.report_dir,
-                     "Report dir: one sub-dir per target, matrix.md, matrix.html");
-  matrix->add_option("--trace", trace_mode, "When to keep a syscall trace: fail, always, never");
-  matrix->add_option("--timeout", timeout_seconds, "Deadline of each case, in seconds")
-      ->check(CLI::Range(1.0, 3600.0));
+  matrix->add_option("--suite", suite, "Case program (default: sockspec-suite beside sockspec)");
+  add_run_options(matrix);
 
-  const std::vector<std::string_view> commands{"run", "list", "script", "targets", "matrix"};
+  const std::vector<std::string_view> commands{"run",     "list",     "script",
+                                               "targets", "features", "matrix"};
   if (argc > 1 && argv[1][0] != '-' &&
       std::find(commands.begin(), commands.end(), argv[1]) == commands.end()) {
-    std::fprintf(
-        stderr,
-        "sockspec: unknown command '%s'; the commands are run, list, script, targets and matrix "
-        "(see `sockspec --help`)\n",
-        argv[1]);
+    fmt::print(stderr,
+               "sockspec: unknown command '{}'; the commands are run, list, script, targets, "
+               "features and matrix (see `sockspec --help`)\n",
+               argv[1]);
     return kUsageOrEnvironment;
   }
   try {
@@ -327,25 +330,25 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::string what = e.what();
     if (app.get_subcommands().empty())
-      what = "a command is required: run, list, script, targets or matrix";
-    std::fprintf(stderr, "sockspec: %s; see `sockspec --help`\n", what.c_str());
+      what = "a command is required: run, list, script, targets, features or matrix";
+    fmt::print(stderr, "sockspec: {}; see `sockspec --help`\n", what);
     return kUsageOrEnvironment;
   }
 
   try {
-    if (!trace_modes.contains(trace_mode))
-      throw RunnerError(
-          fmt::format("--trace {} is not a trace mode; use fail, always or never", trace_mode));
+    options.suite = std::filesystem::absolute(suite);
     options.trace = trace_modes.at(trace_mode);
-    options.suite = suite;
     options.timeout = std::chrono::milliseconds(static_cast<long>(timeout_seconds * 1000));
+    options.hang_after = std::chrono::milliseconds(static_cast<long>(hang_after_seconds * 1000));
     if (targets->parsed()) return targets_command();
+    if (features->parsed()) return features_command(target_name);
     if (matrix->parsed())
       return matrix_command(matrix_targets, merge_files, filter, cases_dir, options);
-    if (run->parsed() || (script->parsed() && one_script.empty()))
-      choose_target(target_name, expectations, options);
+    if (!std::filesystem::exists(options.suite))
+      throw RunnerError(fmt::format("case program {} not found; build it with `ci/bootstrap`",
+                                    options.suite.string()));
+    if (run->parsed() || script->parsed()) choose_target(target_name, expectations, options);
     if (script->parsed()) {
-      if (!one_script.empty()) return interpret_one(one_script);
       if (script_files.empty())
         throw RunnerError("sockspec script needs at least one case file (cases/**/*.case)");
       return run_and_report(script_cases(script_files, cases_dir), options);
@@ -357,10 +360,10 @@ int main(int argc, char** argv) {
       throw RunnerError(fmt::format("no case matches --filter '{}'; see `sockspec list`", filter));
     return run_and_report(cases, options);
   } catch (const RunnerError& e) {
-    std::fprintf(stderr, "sockspec: %s\n", e.what());
-    return kUsageOrEnvironment;
+    fmt::print(stderr, "sockspec: {}\n", e.what());
+    return e.exit_status;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "sockspec: %s\n", e.what());
+    fmt::print(stderr, "sockspec: {}\n", e.what());
     return kUsageOrEnvironment;
   }
 }

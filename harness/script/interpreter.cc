@@ -22,6 +22,7 @@
 #include "case/case.h"
 #include "os/case_error.h"
 #include "os/channel.h"
+#include "os/host.h"
 #include "os/names.h"
 #include "os/proc.h"
 #include "os/quote.h"
@@ -451,8 +452,14 @@ class Interpreter {
     Clock::time_point asleep_since{};
     auto interval = std::chrono::milliseconds(1);
     while (true) {
+      // While another actor's call is in progress, only the reply (or the deadline) ends
+      // this wait, so it waits on the channel alone: a wait on the harness channel, which
+      // the runner's hang verdict knows waits for another process of the case.
+      const auto wait = others_in_progress
+                            ? std::chrono::ceil<std::chrono::milliseconds>(deadline_ - Clock::now())
+                            : interval;
       pollfd pfd{h.channel.in_fd(), POLLIN, 0};
-      if (::poll(&pfd, 1, static_cast<int>(interval.count())) > 0) {
+      if (::poll(&pfd, 1, static_cast<int>(std::clamp<long long>(wait.count(), 0, 60'000))) > 0) {
         try {
           const Message m = h.channel.receive(deadline_, "a result");
           if (m.tag == "error")
@@ -733,29 +740,11 @@ class Interpreter {
   std::string actor_program_;      // SOCKSPEC_ACTOR: actors run this program (empty: C++ actors)
 };
 
-// Features a case may require, as lit names them (cases/lit.cfg.py), checked the same way,
-// so `sockspec script` skips what lit would report as unsupported.
-std::string missing_feature(const std::string& feature) {
-  if (feature == "root") return ::geteuid() == 0 ? "" : "needs root";
-  if (feature == "nonroot") return ::geteuid() != 0 ? "" : "needs to run as a user other than root";
-  if (feature == "uml")
-    return ::access("/usr/bin/linux", X_OK) == 0
-               ? ""
-               : "needs User-mode Linux (apt-get install user-mode-linux)";
-  if (feature == "fuse")
-    return ::access("/dev/fuse", F_OK) == 0 && ::access("/usr/bin/bindfs", X_OK) == 0
-               ? ""
-               : "needs FUSE and bindfs (apt-get install bindfs fuse3)";
-  if (feature == "strace") return strace_available() ? "" : "needs strace (apt-get install strace)";
-  if (feature == "linux" || feature.starts_with("linux-") || feature == "af-unix-oob") return "";
-  return fmt::format("REQUIRES: {} is not a feature sockspec knows", feature);
-}
-
 }  // namespace
 
 int interpret(const Script& script, std::ostream& out) {
   for (const auto& feature : script.requires_features)
-    if (const std::string why = missing_feature(feature); !why.empty()) {
+    if (const std::string why = why_missing(feature); !why.empty()) {
       out << "skipped: " << why << "\n";
       return kScriptSkipped;
     }

@@ -1,7 +1,10 @@
-// main() of every case binary. Besides GoogleTest's own flags it understands
-//   --sockspec-list   print every case as one JSON object a line (name, rule, citation,
-//                     Linux note, whether it is a property), for the runner's discovery;
-// and after a failed case it prints the rule that case checks.
+// main() of every case program (sockspec-suite, sockspec-examples). Besides GoogleTest's own
+// flags it understands
+//   --sockspec-list        every case as one JSON object a line (name, rule, citation, Linux
+//                          note, file, line), for the runner's discovery;
+//   --sockspec-serve       be a case server for the runner (case_server.h);
+//   --sockspec-case FILE   run the one case FILE describes in this process (a traced re-run).
+// Without them it is a plain GoogleTest program.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -10,19 +13,12 @@
 #include <nlohmann/json.hpp>
 
 #include "case/rule.h"
+#include "os/files.h"
+#include "protocol/case_protocol.h"
+#include "server/case_entry.h"
+#include "server/case_server.h"
 
 namespace {
-
-class PrintRuleOnFailure : public ::testing::EmptyTestEventListener {
-  void OnTestEnd(const ::testing::TestInfo& info) override {
-    if (!info.result()->Failed()) return;
-    if (const auto* rule = sockspec::find_rule(info.test_suite_name(), info.name())) {
-      std::cout << "  rule: " << rule->text << "\n  documented in: " << rule->citation;
-      if (!rule->linux_note.empty()) std::cout << " (" << rule->linux_note << ")";
-      std::cout << "\n";
-    }
-  }
-};
 
 int list_cases() {
   const auto* unit = ::testing::UnitTest::GetInstance();
@@ -44,12 +40,24 @@ int list_cases() {
   return 0;
 }
 
+int run_one_case(const char* request_file) {
+  const std::string text = sockspec::read_file(request_file);
+  if (text.empty()) {
+    std::cerr << "--sockspec-case " << request_file << ": no such request file\n";
+    return 2;
+  }
+  sockspec::run_case(sockspec::protocol::request_from_json(text));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  for (int i = 1; i < argc; ++i)
+  for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--sockspec-list") == 0) return list_cases();
-  ::testing::UnitTest::GetInstance()->listeners().Append(new PrintRuleOnFailure);
+    if (std::strcmp(argv[i], "--sockspec-serve") == 0) return sockspec::serve_cases();
+    if (std::strcmp(argv[i], "--sockspec-case") == 0 && i + 1 < argc)
+      return run_one_case(argv[i + 1]);
+  }
   return RUN_ALL_TESTS();
 }

@@ -1,11 +1,14 @@
-"""Checks that a sockspec run leaves no process and no temp file behind, both when it ends
-normally and when it is interrupted with SIGINT while a case is blocked.
+"""Checks that a sockspec run leaves no process, no file and no mount behind: after a normal
+run, after a hang verdict, after a deadline, and when it is stopped by SIGINT, SIGTERM,
+SIGHUP or two quick SIGINTs while its cases are at their slowest: blocked for ever, one with
+a peer, one with a helper program in a session of its own.
 
 usage: check_no_leftovers.py SOCKSPEC EXAMPLES
 
 Every process of the run inherits TMPDIR from here; a private TMPDIR marks them, so the
-check can find any survivor in /proc and any file left in the temp dir.
+check finds any survivor in /proc, any file left in the temp dir, and any mount under it.
 """
+import json
 import os
 import signal
 import subprocess
@@ -18,19 +21,23 @@ marked_tmp = tempfile.mkdtemp(prefix="sockspec-leftovers.")
 report = tempfile.mkdtemp(prefix="sockspec-leftovers-report.")
 env = dict(os.environ, TMPDIR=marked_tmp)
 marker = f"TMPDIR={marked_tmp}".encode()
+SLOW = "Examples.HangsInAccept:Examples.PeerHangsInRecv:Examples.LeavesAHelperAndHangs"
+
+
+def read(path, mode="r"):
+    try:
+        with open(path, mode) as f:
+            return f.read()
+    except OSError:
+        return b"" if "b" in mode else ""
 
 
 def marked_processes():
-    """pid -> command line of every process that carries the marker."""
+    """pid -> (name, syscall line) of every process that carries the marker."""
     found = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/environ", "rb") as f:
-                if marker in f.read().split(b"\0"):
-                    with open(f"/proc/{pid}/cmdline", "rb") as c:
-                        found[int(pid)] = c.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            pass
+        if marker in read(f"/proc/{pid}/environ", "rb").split(b"\0"):
+            found[int(pid)] = (read(f"/proc/{pid}/comm").strip(), read(f"/proc/{pid}/syscall").strip())
     return found
 
 
@@ -44,39 +51,68 @@ def fail(why):
 
 
 def check_clean(after):
+    deadline = time.monotonic() + 2  # zombies being reaped by init need a moment
+    while marked_processes() and time.monotonic() < deadline:
+        time.sleep(0.01)  # polling for processes to disappear; it orders nothing
     if marked_processes():
         fail(f"processes survived {after}: {marked_processes()}")
     if os.listdir(marked_tmp):
         fail(f"files left in TMPDIR {after}: {os.listdir(marked_tmp)}")
+    if marked_tmp in read("/proc/self/mountinfo"):
+        fail(f"mounts left under TMPDIR {after}")
 
 
-def run(filter_, *extra):
-    return subprocess.Popen([sockspec, "run", "--suite", examples, "--filter", filter_, "--cases", "", "--trace", "never",
-                             "--report", report, *extra], env=env, stdout=subprocess.DEVNULL)
+def run(case_filter, *extra):
+    return subprocess.Popen([sockspec, "run", "--suite", examples, "--filter", case_filter, "--cases", "",
+                             "--trace", "never", "--report", report, *extra],
+                            env=env, stdout=subprocess.PIPE, text=True)
+
+
+def finish(runner, expected, what):
+    try:
+        out, _ = runner.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        runner.kill()
+        fail(f"{what}: the runner did not stop within 30 s")
+    if runner.returncode != expected:
+        fail(f"{what}: the run exited with {runner.returncode}, expected {expected}\n{out}")
+    return out
 
 
 # 1. A normal run whose peer forks a process that leaves the case's process group.
-status = run("Examples.PeerLeftRunning").wait(timeout=60)
-if status != 0:
-    fail(f"the run exited with {status}, expected 0")
+finish(run("Examples.PeerLeftRunning"), 0, "a normal run")
 check_clean("a normal run")
 
-# 2. SIGINT while one case is blocked in accept() and others wait their turn.
-runner = run("Examples.HangsInAccept:Examples.PeerLeftRunning", "--timeout", "60", "-j", "1")
-deadline = time.monotonic() + 20
-while not any("--gtest_filter=Examples.HangsInAccept" in cmd for cmd in marked_processes().values()):
-    if time.monotonic() > deadline:
-        runner.kill()
-        fail("the blocked case never started")
-    time.sleep(0.01)  # polling for the case to appear; it does not order anything
-runner.send_signal(signal.SIGINT)
-try:
-    status = runner.wait(timeout=20)
-except subprocess.TimeoutExpired:
-    runner.kill()
-    fail("the runner did not stop within 20 s of SIGINT")
-if status != 130:
-    fail(f"the interrupted run exited with {status}, expected 130")
-check_clean("an interrupted run")
+# 2. A case with a helper in its own session ends by a hang verdict, then by its deadline.
+finish(run("Examples.LeavesAHelperAndHangs"), 1, "a hang verdict")
+check_clean("a hang verdict")
+finish(run("Examples.LeavesAHelperAndHangs", "--hang-after", "0", "--timeout", "2"), 1, "a deadline")
+check_clean("a deadline")
+
+# 3. A stop signal while every slow case is blocked: cat (the helper) and the peer exist, and
+#    three case processes are asleep.
+for signals in ([signal.SIGINT], [signal.SIGTERM], [signal.SIGHUP], [signal.SIGINT, signal.SIGINT]):
+    what = " then ".join(s.name for s in signals)
+    runner = run(SLOW, "-j", "3", "--hang-after", "0", "--timeout", "60")
+    deadline = time.monotonic() + 20
+    while True:
+        names = [name for name, _ in marked_processes().values()]
+        if "cat" in names and "peer:reader" in names and names.count("sockspec-exampl") >= 3:
+            break
+        if time.monotonic() > deadline:
+            runner.kill()
+            fail(f"{what}: the slow cases never all started: {marked_processes()}")
+        time.sleep(0.01)  # polling for the cases to appear; it orders nothing
+    for sig in signals:
+        runner.send_signal(sig)
+    out = finish(runner, 128 + signals[0], what)
+    if f"interrupted by {signals[0].name}" not in out or "INTERRUPTED Examples.HangsInAccept" not in out:
+        fail(f"{what}: the summary does not say what was interrupted:\n{out}")
+    with open(os.path.join(report, "results.json")) as f:
+        results = json.load(f)
+    if not results["interrupted"] or results["summary"]["interrupted"] != 3:
+        fail(f"{what}: results.json does not mark the 3 running cases interrupted")
+    check_clean(f"a run stopped by {what}")
+
 os.rmdir(marked_tmp)
-print("no process and no temp file left behind")
+print("no process, no temp file and no mount left behind")

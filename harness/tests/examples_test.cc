@@ -1,8 +1,10 @@
 // Cases that go wrong on purpose, so the project's own tests can show what a user sees
 // when a case fails: the message, the trace, the report of a hang, a peer's death.
 // They are a separate binary (sockspec-examples) and never part of a conformance run.
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -12,6 +14,7 @@
 #include "case/expect.h"
 #include "case/property.h"
 #include "case/rule.h"
+#include "os/spawn.h"
 
 namespace sockspec {
 namespace {
@@ -91,6 +94,76 @@ TEST_F(Examples, Skips) {
 SOCKSPEC_RULE(Examples, Passes, "a case with nothing to do passes", "sockspec harness", "");
 TEST_F(Examples, Passes) {
   EXPECT_THAT(call::listen(-1, 1), FailsWith(EBADF));
+}
+
+// Hangs and waits: the runner must end the first kind at once (a hang verdict) and never the
+// second, whose processes sleep on a timer or a timeout.
+
+SOCKSPEC_RULE(Examples, HangsInRecv, "recv on an idle socket blocks", "recv(2) DESCRIPTION", "");
+TEST_F(Examples, HangsInRecv) {
+  const CallResult pair = must(call::socketpair(AF_UNIX, SOCK_STREAM, 0));
+  call::recv(pair.fds[0], 1, 0);  // never returns: nobody writes
+}
+
+SOCKSPEC_RULE(Examples, PeerHangsInRecv, "a peer's recv on an idle socket blocks",
+              "recv(2) DESCRIPTION", "");
+TEST_F(Examples, PeerHangsInRecv) {
+  const CallResult pair = must(call::socketpair(AF_UNIX, SOCK_STREAM, 0));
+  here().fork_peer("reader", [&](PeerSelf&) { call::recv(pair.fds[0], 1, 0); });
+  // The controller waits for the peer's end on its channel: the case can never go on.
+}
+
+SOCKSPEC_RULE(Examples, WaitsOnReceiveTimeout,
+              "recv on an idle socket with SO_RCVTIMEO fails with EAGAIN once the timeout passes",
+              "socket(7) SO_RCVTIMEO", "");
+TEST_F(Examples, WaitsOnReceiveTimeout) {
+  const CallResult pair = must(call::socketpair(AF_UNIX, SOCK_STREAM, 0));
+  Peer& reader = here().fork_peer("reader", [&](PeerSelf&) {
+    const timeval three_seconds{3, 0};
+    ASSERT_EQ(
+        ::setsockopt(pair.fds[0], SOL_SOCKET, SO_RCVTIMEO, &three_seconds, sizeof three_seconds),
+        0);
+    EXPECT_THAT(call::recv(pair.fds[0], 1, 0), FailsWith(EAGAIN));
+  });
+  reader.expect_clean_exit();
+}
+
+SOCKSPEC_RULE(Examples, WaitsOnPollTimeout, "poll on an idle socket returns 0 at its timeout",
+              "poll(2) RETURN VALUE", "");
+TEST_F(Examples, WaitsOnPollTimeout) {
+  const CallResult pair = must(call::socketpair(AF_UNIX, SOCK_STREAM, 0));
+  EXPECT_THAT(call::poll(pair.fds[0], POLLIN, 2000), Returns(0));
+}
+
+namespace {
+void on_alarm(int) {}
+}  // namespace
+
+SOCKSPEC_RULE(Examples, WaitsOnAlarm, "pause returns once a caught SIGALRM arrives",
+              "pause(2), alarm(2)", "");
+TEST_F(Examples, WaitsOnAlarm) {
+  struct sigaction caught {};
+  caught.sa_handler = on_alarm;
+  ASSERT_EQ(::sigaction(SIGALRM, &caught, nullptr), 0);
+  ::alarm(2);
+  EXPECT_EQ(::pause(), -1);
+}
+
+SOCKSPEC_RULE(Examples, LeavesAHelperAndHangs,
+              "a case that started a helper in a session of its own, then hung, leaves nothing "
+              "behind",
+              "sockspec harness", "");
+TEST_F(Examples, LeavesAHelperAndHangs) {
+  // cat reads a pipe whose other end this case holds and never writes: it waits for ever.
+  int to_helper[2];
+  ASSERT_EQ(::pipe(to_helper), 0);
+  Child helper = spawn({.argv = {"/bin/cat"},
+                        .in = Redirect::to_fd(to_helper[0]),
+                        .out = Redirect::null(),
+                        .grouping = Grouping::kOwnSession});
+  helper.forget();  // as a daemon would be: nobody here will stop it
+  const CallResult pair = must(call::socketpair(AF_UNIX, SOCK_STREAM, 0));
+  call::recv(pair.fds[0], 1, 0);
 }
 
 // Many trivial cases, for ci/bench to measure what the runner costs per case.

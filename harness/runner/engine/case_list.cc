@@ -1,34 +1,20 @@
 #include "runner/engine/case_list.h"
 
 #include <fnmatch.h>
-#include <sys/wait.h>
 #include <algorithm>
 
-#include <cstdio>
 #include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "os/spawn.h"
 #include "runner/runner_error.h"
 #include "script/parser.h"
 
 namespace sockspec {
 
 namespace {
-
-std::string capture_output(const std::string& command) {
-  std::FILE* pipe = ::popen(command.c_str(), "r");
-  if (!pipe) throw RunnerError(fmt::format("cannot run {}", command));
-  std::string out;
-  char buffer[4096];
-  while (const std::size_t n = std::fread(buffer, 1, sizeof(buffer), pipe)) out.append(buffer, n);
-  const int status = ::pclose(pipe);
-  if (status != 0)
-    throw RunnerError(
-        fmt::format("{} failed (status {}); rebuild with `ci/bootstrap`", command, status));
-  return out;
-}
 
 std::vector<std::string> split(const std::string& text, char separator) {
   std::vector<std::string> parts;
@@ -50,20 +36,46 @@ std::vector<CaseInfo> discover_cases(const std::filesystem::path& suite) {
   if (!std::filesystem::exists(suite))
     throw RunnerError(
         fmt::format("case binary {} not found; build it with `ci/bootstrap`", suite.string()));
+  const Captured listing =
+      run_captured({suite.string(), "--sockspec-list"}, std::chrono::minutes(1));
+  if (!listing.status || !listing.status->success())
+    throw RunnerError(fmt::format("{} --sockspec-list {}; rebuild with `ci/bootstrap`",
+                                  suite.string(),
+                                  listing.status ? listing.status->describe() : "did not finish"));
   std::vector<CaseInfo> cases;
-  std::stringstream lines(capture_output(fmt::format("'{}' --sockspec-list", suite.string())));
+  std::stringstream lines(listing.output);
   for (std::string line; std::getline(lines, line);) {
     if (line.empty()) continue;
     try {
       const auto j = nlohmann::json::parse(line);
-      cases.push_back({j.at("name"), j.value("rule", ""), j.value("citation", ""),
-                       j.value("linux", ""), j.value("file", ""), j.value("line", 0), ""});
+      cases.push_back({.name = j.at("name"),
+                       .rule = j.value("rule", ""),
+                       .citation = j.value("citation", ""),
+                       .linux_note = j.value("linux", ""),
+                       .file = j.value("file", ""),
+                       .line = j.value("line", 0)});
     } catch (const nlohmann::json::exception& e) {
       throw RunnerError(fmt::format("{} --sockspec-list printed a line that is not a case: {}",
                                     suite.string(), line));
     }
   }
   return cases;
+}
+
+CaseInfo scripted_case(const std::filesystem::path& file, std::string name) {
+  script::Script parsed;
+  try {
+    parsed = script::parse_script_file(file.string());
+  } catch (const script::ScriptError& e) {
+    throw RunnerError(e.what());
+  }
+  return {.name = std::move(name),
+          .rule = parsed.rule,
+          .citation = parsed.source,
+          .linux_note = parsed.linux_note,
+          .file = file.string(),
+          .line = 1,
+          .script = std::filesystem::absolute(file).string()};
 }
 
 std::vector<CaseInfo> discover_scripts(const std::filesystem::path& dir) {
@@ -73,18 +85,9 @@ std::vector<CaseInfo> discover_scripts(const std::filesystem::path& dir) {
       files.push_back(entry.path());
   std::sort(files.begin(), files.end());
   std::vector<CaseInfo> cases;
-  for (const auto& file : files) {
-    script::Script parsed;
-    try {
-      parsed = script::parse_script_file(file.string());
-    } catch (const script::ScriptError& e) {
-      throw RunnerError(e.what());
-    }
-    std::string name =
-        "script/" + std::filesystem::relative(file, dir).replace_extension().string();
-    cases.push_back(
-        {name, parsed.rule, parsed.source, parsed.linux_note, file.string(), 1, file.string()});
-  }
+  for (const auto& file : files)
+    cases.push_back(scripted_case(
+        file, "script/" + std::filesystem::relative(file, dir).replace_extension().string()));
   return cases;
 }
 

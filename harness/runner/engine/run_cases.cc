@@ -4,33 +4,50 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <deque>
-#include <list>
+#include <memory>
 #include <optional>
 
 #include <fmt/format.h>
 
+#include "os/cleanup.h"
+#include "os/files.h"
+#include "os/host.h"
 #include "os/proc.h"
+#include "os/spawn.h"
 #include "protocol/case_file_name.h"
-#include "runner/engine/case_process.h"
+#include "protocol/case_protocol.h"
+#include "runner/engine/case_server_link.h"
+#include "runner/engine/hang_watch.h"
+#include "runner/engine/one_shot.h"
+#include "runner/judgement/case_result.h"
 #include "runner/runner_error.h"
 
 namespace sockspec {
 
 namespace {
 
-std::string find_strace() {
-  for (const char* path : {"/usr/bin/strace", "/bin/strace", "/usr/local/bin/strace"})
-    if (::access(path, X_OK) == 0) return path;
-  return {};
-}
+// Time the case's own bounded waits get before the runner's deadline, so that the harness
+// can say what it was waiting for before it is killed.
+constexpr auto kHarnessMargin = std::chrono::milliseconds(2000);
+// How long a server gets to report the end of a case it was told to kill.
+constexpr auto kKillAnswerLimit = std::chrono::seconds(5);
+// How long the runner waits for every process of the run to be gone when it stops.
+constexpr auto kCleanupLimit = std::chrono::seconds(5);
+// How long a server may take to start a case it was sent (runsc, memcheck and qemu take a
+// second or more to start the server itself); longer, and it counts as dead.
+constexpr auto kStartLimit = std::chrono::seconds(60);
+// How often the runner looks for orphaned processes to kill.
+constexpr auto kOrphanSweepInterval = std::chrono::milliseconds(200);
+// A hang is judged only after a case has run this long: most cases are done by then.
+constexpr auto kFirstLook = std::chrono::milliseconds(100);
 
 std::filesystem::path make_run_dir() {
   std::string pattern = (std::filesystem::temp_directory_path() / "sockspec-run.XXXXXX").string();
@@ -39,27 +56,27 @@ std::filesystem::path make_run_dir() {
   return pattern;
 }
 
-// SIGINT and SIGTERM arrive as readable data on a signalfd, so the run loop can stop every
-// case and clean up instead of dying with processes and directories left behind.
-class InterruptSignals {
+// SIGINT, SIGTERM and SIGHUP arrive as readable data on a signalfd, so the run loop can stop
+// every case and clean up instead of dying with processes and directories left behind.
+class StopSignals {
  public:
-  InterruptSignals() {
+  StopSignals() {
     sigemptyset(&set_);
-    sigaddset(&set_, SIGINT);
-    sigaddset(&set_, SIGTERM);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set_, sig);
     ::sigprocmask(SIG_BLOCK, &set_, &previous_);
     fd_ = ::signalfd(-1, &set_, SFD_CLOEXEC | SFD_NONBLOCK);
   }
-  ~InterruptSignals() {
+  ~StopSignals() {
     ::close(fd_);
     ::sigprocmask(SIG_SETMASK, &previous_, nullptr);
   }
   int fd() const { return fd_; }
-  // Takes a pending SIGINT/SIGTERM off the signalfd; true if there was one. Consuming it
-  // matters: a signal left pending would kill the runner when the mask is restored.
-  bool take() {
+  // Takes a pending signal off the signalfd: its number, or 0. Consuming it matters: a
+  // signal left pending would kill the runner when the mask is restored.
+  int take() {
     signalfd_siginfo info{};
-    return ::read(fd_, &info, sizeof(info)) == static_cast<ssize_t>(sizeof(info));
+    if (::read(fd_, &info, sizeof info) != static_cast<ssize_t>(sizeof info)) return 0;
+    return static_cast<int>(info.ssi_signo);
   }
 
  private:
@@ -67,11 +84,44 @@ class InterruptSignals {
   int fd_ = -1;
 };
 
-// One case on its way through: a first run, and maybe a traced re-run.
+// One case on its way through: a first run, maybe a run again after its server died, and
+// maybe a traced re-run.
 struct Attempt {
   std::size_t index;  // into the case list
-  bool traced_rerun = false;
-  std::optional<CaseResult> first_result;  // the failure being re-run
+  bool traced = false;
+  std::optional<CaseResult> first_result;  // the failure being re-run under strace
+  std::string server_death;                // the server died running this case once: how
+};
+
+// The files of one attempt, in the run dir.
+struct AttemptFiles {
+  std::filesystem::path work_dir, result, output, request, trace;
+  bool own_work_dir = false;  // made for this attempt (a one-shot case), not its worker's
+};
+
+struct Running {
+  Attempt attempt;
+  std::uint64_t id = 0;
+  AttemptFiles files;
+  std::optional<OneShot> one_shot;  // else served by the slot's server
+  bool started = false;
+  Clock::time_point sent_at{}, started_at{}, deadline = Clock::time_point::max();
+  pid_t case_pid = 0, server_pid = 0;  // as the server saw them (host pids on most targets)
+  std::optional<HangWatch> watch;
+  Clock::time_point next_look{};
+  CaseEnd end;  // filled in as the case is stopped
+  std::optional<Clock::time_point> kill_sent;
+};
+
+// A worker: its case server, the case it runs, and its dir. Every case the server runs uses
+// that dir, emptied between cases (by the server, then checked here): the dir the server
+// started in is the cases' cwd from the kernel's point of view too (proot emulates chdir(),
+// and resolves a relative sun_path given to sendto() against the dir it started in:
+// ci/FINDINGS.md).
+struct Slot {
+  std::unique_ptr<CaseServerLink> server;
+  std::optional<Running> running;
+  std::filesystem::path dir;
 };
 
 class Run {
@@ -80,45 +130,50 @@ class Run {
       : cases_(cases),
         options_(options),
         observer_(observer),
+        target_(options.target ? *options.target : native_target()),
         run_dir_(make_run_dir()),
-        strace_(find_strace()) {
+        trace_dir_(options.report_dir / "traces"),
+        base_env_(environment_with({}, {protocol::kVariablePrefix, "RC_PARAMS=", "GTEST_"})) {
     results_.resize(cases.size());
     done_.assign(cases.size(), false);
-    for (std::size_t i = 0; i < cases.size(); ++i) queue_.push_back({i, false, std::nullopt});
-    trace_dir_ = options.report_dir / "traces";
-    if (options.trace != TraceMode::kNever && strace_.empty())
-      trace_note_ = "strace is not installed, so failures have no trace (apt-get install strace)";
-    if (options.trace != TraceMode::kNever && options.target &&
-        options.target->trace == TracePlacement::kNone) {
-      trace_note_ = options.target->no_trace_reason + ", so failures on this target have no trace";
-      strace_.clear();
+    for (std::size_t i = 0; i < cases.size(); ++i) queue_.push_back({i});
+    slots_.resize(static_cast<std::size_t>(std::max(1, options.jobs)));
+    for (std::size_t s = 0; s < slots_.size(); ++s) slots_[s].dir = make_worker_dir(s);
+    if (options.trace != TraceMode::kNever) {
+      if (target_.trace == TracePlacement::kNone)
+        trace_note_ = target_.no_trace_reason + ", so failures on this target have no trace";
+      else if (!kStrace.installed())
+        trace_note_ = "strace is not installed, so failures have no trace (apt-get install strace)";
+      else
+        tracing_ = true;
     }
+    // Hang verdicts need the case's processes in the host's /proc, with their syscalls.
+    watching_ = options.hang_after.count() > 0 && target_.host_pids &&
+                ::access("/proc/self/syscall", R_OK) == 0;
   }
 
-  ~Run() {
-    running_.clear();  // kills whatever is still running
-    reap_orphans();
-    std::error_code ignored;
-    std::filesystem::remove_all(run_dir_, ignored);
-  }
+  ~Run() { stop_everything(); }
 
   RunSummary go() {
     const auto started = Clock::now();
-    InterruptSignals interrupts;
-    bool interrupted = false;
-    while (!interrupted && (!queue_.empty() || !running_.empty())) {
-      while (!queue_.empty() &&
-             running_.size() < static_cast<std::size_t>(std::max(1, options_.jobs))) {
-        start(queue_.front());
+    StopSignals signals;
+    while (!interrupted_by_ && (!queue_.empty() || busy())) {
+      for (std::size_t s = 0; s < slots_.size() && !queue_.empty(); ++s) {
+        if (slots_[s].running) continue;
+        Attempt attempt = std::move(queue_.front());
         queue_.pop_front();
+        start(s, std::move(attempt));
       }
-      interrupted = wait_for_events(interrupts);
+      wait_for_events(signals);
     }
+    if (interrupted_by_) stop_everything(&signals);
     RunSummary summary;
-    summary.interrupted = interrupted;
+    summary.total = cases_.size();
+    summary.interrupted_by = interrupted_by_;
     summary.trace_note = trace_note_;
-    if (options_.target) summary.target = options_.target->name;
-    summary.target_version = options_.target_version;
+    summary.target = target_.name;
+    summary.target_version = options_.target_state.version;
+    summary.libc = target_.libc(options_.target_state);
     for (std::size_t i = 0; i < cases_.size(); ++i)
       if (done_[i]) summary.results.push_back(results_[i]);
     summary.seconds = std::chrono::duration<double>(Clock::now() - started).count();
@@ -126,137 +181,388 @@ class Run {
   }
 
  private:
-  struct Running {
-    Attempt attempt;
-    CaseProcess process;
-  };
-
-  bool traced(const Attempt& a) const {
-    if (strace_.empty()) return false;
-    return options_.trace == TraceMode::kAlways || a.traced_rerun;
+  bool busy() const {
+    return std::any_of(slots_.begin(), slots_.end(),
+                       [](const Slot& s) { return s.running.has_value(); });
   }
 
-  void start(Attempt attempt) {
+  // The variables of the contract for one attempt, as the case will see them.
+  std::vector<std::string> case_variables(const AttemptFiles& files, const Attempt& attempt) const {
+    const auto budget = std::max(options_.timeout - kHarnessMargin, options_.timeout / 2);
+    std::vector<std::string> env = {
+        fmt::format("{}={}", protocol::kCaseDirVariable, guest(files.work_dir)),
+        fmt::format("{}={}", protocol::kCaseTimeoutVariable, budget.count())};
+    if (!options_.actor_program.empty())
+      env.push_back(fmt::format("{}={}", protocol::kActorVariable, options_.actor_program));
+    if (attempt.traced)
+      env.push_back(fmt::format("{}={}", protocol::kTraceDirVariable, guest(trace_dir_)));
+    // A property prints its counterexample; with reproduce= it replays only that one.
+    const std::string& reproduce =
+        attempt.first_result ? attempt.first_result->rapidcheck_reproduce : std::string();
+    env.push_back(reproduce.empty() ? "RC_PARAMS=verbose_progress=0"
+                                    : "RC_PARAMS=reproduce=" + reproduce);
+    return env;
+  }
+
+  std::filesystem::path make_worker_dir(std::size_t s) {
+    const auto dir = run_dir_ / fmt::format("w{}-{}", s + 1, ++worker_dirs_);
+    if (::mkdir(dir.c_str(), 0755) != 0)
+      throw RunnerError(fmt::format("cannot make {}: {}", dir.string(), std::strerror(errno)));
+    return dir;
+  }
+
+  std::string guest(const std::filesystem::path& host_path) const {
+    return target_.guest_view(host_path.string(), run_dir_);
+  }
+
+  void start(std::size_t s, Attempt attempt) {
     const CaseInfo& info = cases_[attempt.index];
-    const std::string stem =
-        fmt::format("{}{}", attempt.index, attempt.traced_rerun ? ".traced" : "");
-    CaseLaunch launch;
-    launch.info = info;
-    launch.target = options_.target;
-    launch.run_dir = run_dir_;
-    launch.actor_program = options_.actor_program;
-    launch.suite = options_.suite;
-    launch.work_dir = run_dir_ / stem;
-    launch.result_json = run_dir_ / (stem + ".json");
-    launch.output_log = run_dir_ / (stem + ".log");
-    launch.timeout = options_.timeout;
-    std::filesystem::create_directories(launch.work_dir);
-    if (traced(attempt)) {
+    Slot& slot = slots_[s];
+    Running r;
+    r.id = ++attempts_;
+    const std::string stem = std::to_string(r.id);
+    const bool traced = tracing_ && (attempt.traced || options_.trace == TraceMode::kAlways);
+    attempt.traced = traced;
+    r.files = {traced ? run_dir_ / stem : slot.dir,
+               run_dir_ / (stem + ".result"),
+               run_dir_ / (stem + ".log"),
+               run_dir_ / (stem + ".request"),
+               {},
+               traced};
+    if (traced && ::mkdir(r.files.work_dir.c_str(), 0755) != 0)
+      throw RunnerError(
+          fmt::format("cannot make {}: {}", r.files.work_dir.string(), std::strerror(errno)));
+    if (traced) {
       std::filesystem::create_directories(trace_dir_);
-      launch.strace = strace_;
-      launch.trace_file = trace_dir_ / (case_file_name(info.name) + ".strace");
-      launch.trace_dir = trace_dir_;
-      if (attempt.first_result)
-        launch.rapidcheck_reproduce = attempt.first_result->rapidcheck_reproduce;
+      r.files.trace = trace_dir_ / (case_file_name(info.name) + ".strace");
     }
-    if (!attempt.traced_rerun && observer_.started) observer_.started(info);
-    running_.push_back({std::move(attempt), CaseProcess(std::move(launch))});
+    protocol::CaseRequest request{
+        .id = r.id,
+        .kind = info.scripted() ? protocol::CaseKind::kScript : protocol::CaseKind::kGoogleTest,
+        .name = info.name,
+        .script = guest(info.script),
+        .work_dir = guest(r.files.work_dir),
+        .result_file = guest(r.files.result),
+        .output_file = guest(r.files.output),
+        .env = case_variables(r.files, attempt),
+        .reused_work_dir = !traced,
+        .own_session = !traced};
+    if (!attempt.traced && observer_.started && attempt.server_death.empty())
+      observer_.started(info);
+    r.attempt = std::move(attempt);
+    if (traced) {
+      write_file(r.files.request, protocol::to_json(request));
+      std::vector<std::string> env = base_env_;
+      env.insert(env.end(), request.env.begin(), request.env.end());
+      r.one_shot.emplace(OneShotLaunch{.target = &target_,
+                                       .program = options_.suite,
+                                       .request_file = r.files.request,
+                                       .run_dir = run_dir_,
+                                       .work_dir = r.files.work_dir,
+                                       .output_log = r.files.output,
+                                       .env = std::move(env),
+                                       .trace_file = r.files.trace});
+      mark_started(r, r.one_shot->pid(), 0);
+    } else {
+      if (!slot.server || slot.server->dead())
+        slot.server = std::make_unique<CaseServerLink>(
+            target_, options_.suite, WrapPlace{run_dir_, slot.dir}, base_env_,
+            run_dir_ / fmt::format("server-{}.log", s + 1));
+      slot.server->run(request);
+      r.sent_at = Clock::now();
+    }
+    slot.running = std::move(r);
   }
 
-  // Waits until a case ends, a deadline passes or an interrupt arrives. True on interrupt.
-  bool wait_for_events(InterruptSignals& interrupts) {
-    std::vector<pollfd> fds{{interrupts.fd(), POLLIN, 0}};
-    auto nearest = Clock::time_point::max();
-    for (const auto& r : running_) {
-      fds.push_back({r.process.pidfd(), POLLIN, 0});
-      nearest = std::min(nearest, r.process.deadline());
+  void mark_started(Running& r, pid_t case_pid, pid_t server_pid) {
+    r.started = true;
+    r.started_at = Clock::now();
+    r.deadline = r.started_at + options_.timeout;
+    r.case_pid = case_pid;
+    r.server_pid = server_pid;
+    if (watching_ && case_pid > 0) {
+      r.watch.emplace(options_.hang_after);
+      r.next_look = r.started_at + kFirstLook;
     }
-    const auto wait_ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(nearest - Clock::now()).count();
-    ::poll(fds.data(), fds.size(), static_cast<int>(std::clamp<long long>(wait_ms + 1, 0, 60'000)));
-    if ((fds[0].revents & POLLIN) && interrupts.take()) return true;
+  }
 
-    for (auto r = running_.begin(); r != running_.end();) {
-      std::optional<CaseExit> exit = r->process.try_reap();
-      if (!exit && Clock::now() >= r->process.deadline()) exit = r->process.kill_for_timeout();
-      if (!exit) {
-        ++r;
-        continue;
+  // Waits until something happens: a reply, a case's end, a deadline, a look for a hang,
+  // a stop signal.
+  void wait_for_events(StopSignals& signals) {
+    std::vector<pollfd> fds{{signals.fd(), POLLIN, 0}};
+    auto next = Clock::time_point::max();
+    for (const Slot& slot : slots_) {
+      if (!slot.running) continue;
+      const Running& r = *slot.running;
+      if (r.one_shot)
+        fds.push_back({r.one_shot->pidfd(), POLLIN, 0});
+      else
+        fds.push_back({slot.server->reply_fd(), POLLIN, 0});
+      next = std::min(next, r.kill_sent ? *r.kill_sent + kKillAnswerLimit
+                            : r.started ? r.deadline
+                                        : r.sent_at + kStartLimit);
+      if (r.watch && !r.kill_sent) next = std::min(next, r.next_look);
+      if (r.one_shot && r.one_shot->pidfd() < 0)  // no pidfd: look again soon
+        next = std::min(next, Clock::now() + std::chrono::milliseconds(5));
+    }
+    const auto wait_ms = std::chrono::ceil<std::chrono::milliseconds>(next - Clock::now()).count();
+    ::poll(fds.data(), fds.size(), static_cast<int>(std::clamp<long long>(wait_ms, 0, 60'000)));
+    if (fds[0].revents & POLLIN) {
+      interrupted_by_ = signals.take();
+      if (interrupted_by_) return;
+    }
+    for (std::size_t s = 0; s < slots_.size(); ++s) {
+      if (!slots_[s].running) continue;
+      if (slots_[s].running->one_shot)
+        check_one_shot(s);
+      else
+        check_served(s);
+    }
+    // Orphans reach the runner only when a server or a one-shot case process died: a look
+    // now and then finds them.
+    if (Clock::now() >= next_orphan_sweep_) {
+      reap_orphans();
+      next_orphan_sweep_ = Clock::now() + kOrphanSweepInterval;
+    }
+  }
+
+  void check_served(std::size_t s) {
+    Slot& slot = slots_[s];
+    pollfd pfd{slot.server->reply_fd(), POLLIN, 0};
+    if (::poll(&pfd, 1, 0) > 0) {
+      for (const auto& reply : slot.server->read_replies()) {
+        Running& r = *slot.running;
+        if (reply.id != r.id) continue;
+        if (reply.kind == protocol::ServerReply::Kind::kStarted) {
+          mark_started(r, static_cast<pid_t>(reply.pid), static_cast<pid_t>(reply.server_pid));
+        } else {
+          r.end.exit = reply.exit;
+          if (r.end.stopped_by == CaseEnd::StoppedBy::kDeadline) r.end.processes = reply.processes;
+          conclude(s);
+          return;
+        }
       }
-      Running finished = std::move(*r);
-      r = running_.erase(r);
-      conclude(std::move(finished), *exit);
+      if (slot.server->dead()) return server_died(s);
     }
-    reap_orphans();
-    return false;
-  }
-
-  void conclude(Running finished, const CaseExit& exit) {
-    const CaseLaunch& launch = finished.process.launch();
-    CaseResult result = evaluate(launch, exit);
-    Attempt& attempt = finished.attempt;
-    std::error_code ignored;
-    std::filesystem::remove_all(launch.work_dir, ignored);
-
-    if (result.status == Status::kFailed && !attempt.traced_rerun &&
-        options_.trace == TraceMode::kFail && !strace_.empty()) {
-      queue_.push_front({attempt.index, true, std::move(result)});
+    Running& r = *slot.running;
+    const auto now = Clock::now();
+    if (r.kill_sent) {
+      // The server did not report the end of the case it was told to kill: it is stuck.
+      if (now >= *r.kill_sent + kKillAnswerLimit) {
+        r.end.exit = ExitStatus::killed_by(SIGKILL);
+        slot.server.reset();
+        conclude(s);
+      }
       return;
     }
-    if (attempt.traced_rerun) {
-      CaseResult first = std::move(*attempt.first_result);
-      if (result.status != Status::kFailed)
-        first.trace_note = "the traced re-run did not fail, so the trace shows a passing run";
-      first.output += "\n--- traced re-run ---\n" + result.output;
-      result = std::move(first);
+    if (!r.started) {
+      if (now >= r.sent_at + kStartLimit) {
+        slot.server->kill(r.id, false);  // and, being silent, it is killed as dead
+        return server_died(s);
+      }
+      return;
     }
-    if (traced(attempt)) result.traces = trace_files(launch);
+    if (now >= r.deadline) {
+      r.end.stopped_by = CaseEnd::StoppedBy::kDeadline;
+      r.kill_sent = now;
+      slot.server->kill(r.id, true);
+      return;
+    }
+    if (r.watch && now >= r.next_look) {
+      r.next_look = now + HangWatch::kInterval;
+      if (auto report = r.watch->look(processes_of(r), now)) {
+        r.end.stopped_by = CaseEnd::StoppedBy::kHangVerdict;
+        r.end.processes = *report;
+        r.kill_sent = now;
+        slot.server->kill(r.id, false);
+      }
+    }
+  }
+
+  void check_one_shot(std::size_t s) {
+    Running& r = *slots_[s].running;
+    if (auto exit = r.one_shot->try_reap()) {
+      r.end.exit = *exit;
+      return conclude(s);
+    }
+    const auto now = Clock::now();
+    if (now >= r.deadline) {
+      r.end.stopped_by = CaseEnd::StoppedBy::kDeadline;
+      r.end.exit = r.one_shot->stop(r.end.processes);
+      return conclude(s);
+    }
+    if (r.watch && now >= r.next_look) {
+      r.next_look = now + HangWatch::kInterval;
+      if (auto report = r.watch->look(processes_of(r), now)) {
+        r.end.stopped_by = CaseEnd::StoppedBy::kHangVerdict;
+        r.end.processes = *report;
+        std::string ignored;
+        r.end.exit = r.one_shot->stop(ignored);
+        conclude(s);
+      }
+    }
+  }
+
+  // The case's processes as host pids: its first process and everything below it, and what
+  // its server inherited from it (orphans re-parented to the server).
+  static std::vector<pid_t> processes_of(const Running& r) {
+    std::vector<pid_t> all{r.case_pid};
+    for (pid_t pid : descendants_of(r.case_pid)) all.push_back(pid);
+    if (r.server_pid > 0)
+      for (pid_t orphan : children_of(r.server_pid)) {
+        if (orphan == r.case_pid) continue;
+        all.push_back(orphan);
+        for (pid_t pid : descendants_of(orphan)) all.push_back(pid);
+      }
+    return all;
+  }
+
+  // The server died. The case it was running is run once more by a new server, and
+  // reported failed if that one dies too.
+  void server_died(std::size_t s) {
+    Slot& slot = slots_[s];
+    const std::string how = slot.server->how_it_died();
+    slot.server.reset();
+    Running r = std::move(*slot.running);
+    slot.running.reset();
+    remove_files(s, r.files);
+    if (r.end.stopped_by != CaseEnd::StoppedBy::kNothing || !r.attempt.server_death.empty()) {
+      // It died while being told to stop the case, or for the second time: that is the end.
+      CaseResult result;
+      result.info = cases_[r.attempt.index];
+      result.status =
+          r.end.stopped_by == CaseEnd::StoppedBy::kHangVerdict ? Status::kHung : Status::kFailed;
+      result.message = r.attempt.server_death.empty()
+                           ? how
+                           : fmt::format(
+                                 "the case server died twice while running this case; "
+                                 "first: {}\nthen: {}",
+                                 r.attempt.server_death, how);
+      if (!r.end.processes.empty()) result.message += "\nits processes were:\n" + r.end.processes;
+      record(r.attempt, std::move(result));
+      return;
+    }
+    r.attempt.server_death = how;
+    queue_.push_front(std::move(r.attempt));
+    reap_orphans();  // the case the server ran, if it outlived it
+  }
+
+  // Removes an attempt's files. A worker dir that cannot be emptied (a mount that will not
+  // go) is left, and the worker starts again in a new one.
+  void remove_files(std::size_t s, const AttemptFiles& f) {
+    if (f.own_work_dir) {
+      remove_tree(f.work_dir);
+    } else if (!empty_dir(f.work_dir)) {  // the server emptied it; this only checks
+      slots_[s].server.reset();
+      slots_[s].dir = make_worker_dir(s);
+    }
+    for (const auto& file : {f.result, f.output, f.request}) ::unlink(file.c_str());
+  }
+
+  void conclude(std::size_t s) {
+    Running r = std::move(*slots_[s].running);
+    slots_[s].running.reset();
+    r.end.seconds = std::chrono::duration<double>(Clock::now() - r.started_at).count();
+    const std::optional<protocol::ResultRecord> record_of_case =
+        protocol::read_record(r.files.result.string());
+    CaseResult result = evaluate(cases_[r.attempt.index], record_of_case, read_file(r.files.output),
+                                 r.end, {options_.timeout, options_.hang_after, options_.suite});
+    remove_files(s, r.files);
+    Attempt& attempt = r.attempt;
+    if (!attempt.server_death.empty())
+      result.output = fmt::format("(a first run of this case was lost: {})\n{}",
+                                  attempt.server_death, result.output);
+
+    if (is_failure(result.status) && result.status != Status::kUnexpectedPass && !attempt.traced &&
+        options_.trace == TraceMode::kFail && tracing_) {
+      queue_.push_front({attempt.index, true, std::move(result), {}});
+      return;
+    }
+    if (attempt.traced) {
+      if (!r.files.trace.empty() && std::filesystem::exists(r.files.trace))
+        result.traces.insert(result.traces.begin(), "traces/" + r.files.trace.filename().string());
+      if (attempt.first_result) {
+        CaseResult first = std::move(*attempt.first_result);
+        if (!is_failure(result.status))
+          first.trace_note = "the traced re-run did not fail, so the trace shows a passing run";
+        first.output += "\n--- traced re-run ---\n" + result.output;
+        first.traces = result.traces;
+        result = std::move(first);
+      }
+    }
+    record(attempt, std::move(result));
+  }
+
+  void record(const Attempt& attempt, CaseResult result) {
     apply_expectations(options_.expectations, result);
     results_[attempt.index] = result;
     done_[attempt.index] = true;
-    if (observer_.finished) observer_.finished(result);
-  }
-
-  // The case's own trace, then those strace wrote for peers with injected faults.
-  std::vector<std::string> trace_files(const CaseLaunch& launch) const {
-    std::vector<std::string> files;
-    const std::string stem = case_file_name(launch.info.name);
-    if (std::filesystem::exists(launch.trace_file))
-      files.push_back("traces/" + launch.trace_file.filename().string());
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(trace_dir_, ec)) {
-      const std::string name = entry.path().filename().string();
-      if (name.starts_with(stem + ".") && name != launch.trace_file.filename().string() &&
-          name.ends_with(".strace"))
-        files.push_back("traces/" + name);
-    }
-    return files;
+    if (observer_.finished) observer_.finished(results_[attempt.index]);
   }
 
   // A process whose parent died is re-parented to the runner (a child subreaper). One that
-  // belongs to no running case (its case ended, or it left its case's process group) is
-  // killed and reaped, so nothing outlives the run.
+  // belongs to no server and no running case is killed, with everything below it.
   void reap_orphans() {
     for (pid_t child : children_of(::getpid())) {
-      const pid_t group = process_group_of(child);
-      const bool of_running_case = std::any_of(
-          running_.begin(), running_.end(),
-          [&](const Running& r) { return r.process.pid() == child || r.process.pid() == group; });
-      if (of_running_case) continue;
+      const bool ours = std::any_of(slots_.begin(), slots_.end(), [&](const Slot& slot) {
+        return (slot.server && slot.server->pid() == child) ||
+               (slot.running && slot.running->one_shot && slot.running->one_shot->pid() == child);
+      });
+      if (ours) continue;
+      for (pid_t below : descendants_of(child)) ::kill(below, SIGKILL);
       ::kill(child, SIGKILL);
-      ::waitpid(child, nullptr, 0);
     }
+    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+  }
+
+  // After a stop signal (or as the run is destroyed): the cases that were running are
+  // recorded as interrupted, every process of the run is killed, the run dir removed. A
+  // second stop signal while this waits ends the wait at once.
+  void stop_everything(StopSignals* signals = nullptr) {
+    for (auto& slot : slots_) {
+      if (!slot.running) continue;
+      Running& r = *slot.running;
+      if (interrupted_by_) {
+        CaseEnd end;
+        end.stopped_by = CaseEnd::StoppedBy::kInterrupt;
+        end.interrupt_signal = interrupted_by_;
+        end.seconds =
+            r.started ? std::chrono::duration<double>(Clock::now() - r.started_at).count() : 0;
+        record(r.attempt, evaluate(cases_[r.attempt.index], std::nullopt, "", end,
+                                   {options_.timeout, options_.hang_after, options_.suite}));
+      }
+      slot.running.reset();
+    }
+    queue_.clear();
+    // Kill first, then reap: the servers' sessions, the one-shot cases, then anything left.
+    for (pid_t child : children_of(::getpid())) ::kill(-child, SIGKILL);
+    const auto until = Clock::now() + kCleanupLimit;
+    while (!kill_descendants(::getpid(),
+                             std::min(until, Clock::now() + std::chrono::milliseconds(50)))) {
+      if (Clock::now() >= until) break;
+      if (signals && signals->take()) break;  // a second signal: stop at once
+    }
+    for (auto& slot : slots_) slot.server.reset();
+    remove_tree(run_dir_);
   }
 
   const std::vector<CaseInfo>& cases_;
   const RunOptions& options_;
   const RunObserver& observer_;
+  const Target& target_;
   std::filesystem::path run_dir_;
   std::filesystem::path trace_dir_;
-  std::string strace_;
+  std::vector<std::string> base_env_;
+  bool tracing_ = false;
+  bool watching_ = false;
   std::string trace_note_;
   std::deque<Attempt> queue_;
-  std::list<Running> running_;
+  std::vector<Slot> slots_;
+  std::uint64_t attempts_ = 0;
+  int worker_dirs_ = 0;
+  int interrupted_by_ = 0;
+  Clock::time_point next_orphan_sweep_{};
   std::vector<CaseResult> results_;
   std::vector<bool> done_;
 };
@@ -266,8 +572,10 @@ class Run {
 RunSummary run_cases(const std::vector<CaseInfo>& cases, const RunOptions& options,
                      const RunObserver& observer) {
   // Orphans of a case (a peer whose parent died) come to the runner, not to init, so none
-  // survives the run.
+  // survives the run. A server that dies closes its pipes: the runner must not die of
+  // SIGPIPE when it writes to one (its children get SIGPIPE at its default: spawn.h).
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  ::signal(SIGPIPE, SIG_IGN);
   std::error_code ignored;
   std::filesystem::remove_all(options.report_dir / "traces", ignored);
   Run run(cases, options, observer);

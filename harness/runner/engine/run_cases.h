@@ -1,5 +1,10 @@
-// Runs cases in parallel, each in its own process group and directory, within its deadline;
-// re-runs a failed case under strace to record its trace.
+// Runs cases in parallel: one worker per -j slot, each with a case server on the run's target
+// (case_server_link.h) that forks a fresh process per case. Every case is watched: a hang
+// verdict (hang_watch.h) ends a case that can never go on, its deadline ends one that cannot
+// be judged. A failed case is run once more under strace, in a process of its own
+// (one_shot.h), to record its trace. SIGINT, SIGTERM and SIGHUP stop the run cleanly: every
+// process of every case is killed, the run dir removed, and the summary says which cases were
+// interrupted; a second signal stops it at once.
 #pragma once
 
 #include <chrono>
@@ -8,34 +13,25 @@
 #include <string>
 #include <vector>
 
-#include "runner/engine/case_list.h"
 #include "runner/engine/target.h"
-#include "runner/judgement/case_result.h"
 #include "runner/judgement/expectations.h"
+#include "runner/run_model.h"
 
 namespace sockspec {
 
 enum class TraceMode { kFail, kAlways, kNever };
 
 struct RunOptions {
-  std::filesystem::path suite;
-  const Target* target = nullptr;         // nullptr or native: the host kernel
-  std::string target_version;             // as check_target() found it, for the report
+  std::filesystem::path suite;            // the case program: GoogleTest cases, and the case server
+  const Target* target = nullptr;         // nullptr: native
+  TargetState target_state;               // as the target's check found it
   std::vector<Expectation> expectations;  // the target's known divergences
   std::string actor_program;  // scripted cases' actors run this program (--actor, or the target's)
   int jobs = 1;
   std::filesystem::path report_dir;
   TraceMode trace = TraceMode::kFail;
-  std::chrono::milliseconds timeout{15'000};
-};
-
-struct RunSummary {
-  std::vector<CaseResult> results;  // in the order the cases were listed
-  double seconds = 0;
-  bool interrupted = false;  // SIGINT or SIGTERM arrived; results are partial
-  std::string trace_note;    // e.g. why there are no traces
-  std::string target = "native";
-  std::string target_version;
+  std::chrono::milliseconds timeout{15'000};    // each case's deadline, the target's scale applied
+  std::chrono::milliseconds hang_after{1'000};  // the hang verdict's grace period; 0: none
 };
 
 struct RunObserver {

@@ -10,11 +10,13 @@
 //   musl       the scripted cases, with actors that are a C program linked with musl
 //   uml        User-mode Linux, a second Linux kernel running as a process
 //
-// A target wraps the command line of a case process; the runner puts strace either around
-// the wrapper (it sees the syscalls the wrapper makes on the case's behalf) or inside it.
+// A target is one value in one table (target.cc): what it wraps a command with, how it checks
+// itself, where strace goes. Nothing outside the table asks a target for its name to decide
+// what to do.
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +29,20 @@ enum class TracePlacement {
   kNone,     // strace cannot run there; the reason is in Target::no_trace_reason
 };
 
+struct TargetState {
+  enum class Kind { kAvailable, kNotInstalled, kNotUsable } kind = Kind::kAvailable;
+  std::string version;  // when available: what runs the cases ("runsc version 0.0~20221219.0")
+  std::string why;      // otherwise: the install line, or why it cannot run here
+};
+std::string describe(const TargetState& state);  // "available: ...", "not installed: ..."
+
+// Where a wrapped command runs: the runner's folder of case dirs (a target that rebinds it
+// sees it elsewhere) and the dir to start in.
+struct WrapPlace {
+  std::filesystem::path run_dir;
+  std::filesystem::path work_dir;
+};
+
 struct Target {
   std::string name;
   std::string description;
@@ -36,37 +52,33 @@ struct Target {
   std::string no_trace_reason;
   // Where the run's folder appears inside the target, when it is rebound ("" when not).
   std::string guest_run_dir;
-  // The program the actors of scripted cases run as (musl: sockspec-actor-musl). Only the
-  // scripted cases run on such a target: the GoogleTest cases are C++ and link glibc.
+  // The case's processes are host processes, which the runner can watch in /proc for a hang
+  // (false in gVisor, whose processes live in the sandbox's own process table).
+  bool host_pids = true;
+  // Only the scripted cases run here (the GoogleTest cases link glibc).
+  bool scripted_cases_only = false;
+  // The program the actors of scripted cases run as ("" for the default).
   std::string actor_program;
-  bool scripted_cases_only() const { return !actor_program.empty(); }
-  // Each case's deadline is this many times --timeout: memcheck runs code tens of times
-  // slower, and a property case that takes 3 s natively takes 12-15 s under it.
+  // Each case's deadline is this many times --timeout.
   int deadline_scale = 1;
+
+  // The command line that runs `command` (a case server, or a case process under strace).
+  std::function<std::vector<std::string>(const Target&, const std::vector<std::string>& command,
+                                         const WrapPlace& place)>
+      wrap;
+  // Checks that the target can run a case here: installed, and a trivial program runs.
+  std::function<TargetState(const Target&)> check;
+  // The libc the cases' calls go through, given what check() found.
+  std::function<std::string(const TargetState&)> libc;
+
+  // `text` with the host path of the run's folder replaced by where the target sees it.
+  std::string guest_view(const std::string& text, const std::filesystem::path& run_dir) const;
 };
 
 // Every target, native first.
 const std::vector<Target>& all_targets();
+const Target& native_target();
 // The target called `name`; RunnerError naming the known ones otherwise.
 const Target& find_target(std::string_view name);
-
-struct TargetState {
-  enum class Kind { kAvailable, kNotInstalled, kNotUsable } kind = Kind::kAvailable;
-  std::string version;  // when available: what runs the cases ("runsc version 0.0~20221219.0")
-  std::string why;      // otherwise: the install line, or why it cannot run here
-};
-// Checks the target by running a trivial program on it (a few hundred ms at most).
-TargetState check_target(const Target& target);
-std::string describe(const TargetState& state);  // "available (...)", "not installed: ..."
-
-// The command line that runs `command` (a case process, maybe under strace) on the target.
-// `run_dir` is the runner's folder of case dirs; a target that rebinds it gets paths under
-// it rewritten to the guest's view by guest_view().
-std::vector<std::string> wrap_command(const Target& target, const std::vector<std::string>& command,
-                                      const std::filesystem::path& run_dir,
-                                      const std::filesystem::path& work_dir);
-// `text` with the host path of the run's folder replaced by where the target sees it.
-std::string guest_view(const Target& target, const std::string& text,
-                       const std::filesystem::path& run_dir);
 
 }  // namespace sockspec

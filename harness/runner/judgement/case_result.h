@@ -1,36 +1,37 @@
-// What a case came to: passed, failed or skipped, with everything a reader needs to see why.
+// What a finished case came to: passed, failed, hung or skipped, with everything a reader
+// needs to see why. The case's own record (protocol/case_protocol.h) says what the case
+// found; how its process ended says the rest (a crash, a deadline, a hang verdict).
 #pragma once
 
+#include <chrono>
+#include <filesystem>
+#include <optional>
 #include <string>
-#include <vector>
 
-#include "runner/engine/case_list.h"
-#include "runner/engine/case_process.h"
+#include "os/exit_status.h"
+#include "protocol/case_protocol.h"
+#include "runner/run_model.h"
 
 namespace sockspec {
 
-// kExpectedFailure and kUnexpectedPass come from an expectation table (expectations.h).
-enum class Status { kPassed, kFailed, kSkipped, kExpectedFailure, kUnexpectedPass };
-std::string status_name(Status status);  // "passed", "failed", "skipped", "xfail", "xpass"
-// Failed, or passed against an expectation: what makes a run's exit status 1.
-inline bool is_failure(Status s) {
-  return s == Status::kFailed || s == Status::kUnexpectedPass;
-}
-
-struct CaseResult {
-  CaseInfo info;
-  Status status = Status::kFailed;
+// How the case's process ended, as the engine saw it.
+struct CaseEnd {
+  ExitStatus exit;
+  enum class StoppedBy { kNothing, kDeadline, kHangVerdict, kInterrupt };
+  StoppedBy stopped_by = StoppedBy::kNothing;
+  int interrupt_signal = 0;
+  std::string processes;  // stopped: what each process was doing, one line each
   double seconds = 0;
-  std::string message;  // failures (or the skip reason), as GoogleTest and the runner wrote them
-  std::string output;   // what the case's processes printed
-  std::vector<std::string> traces;  // trace files, relative to the report dir
-  std::string trace_note;  // e.g. "the traced re-run passed: the failure did not reproduce"
-  std::string rapidcheck_reproduce;  // set for a failed property: replays its counterexample
-  std::string reproduce_command;     // the command line that does so
-  std::string expected;              // an expected failure: what the expectation table says of it
 };
 
-// Reads GoogleTest's JSON result and the captured output of a finished case process.
-CaseResult evaluate(const CaseLaunch& launch, const CaseExit& exit);
+// What the judgement needs to know of the run.
+struct Judging {
+  std::chrono::milliseconds timeout{};     // each case's deadline
+  std::chrono::milliseconds hang_after{};  // the hang verdict's grace period
+  std::filesystem::path suite;             // for the command that replays a property
+};
+
+CaseResult evaluate(const CaseInfo& info, const std::optional<protocol::ResultRecord>& record,
+                    std::string output, const CaseEnd& end, const Judging& judging);
 
 }  // namespace sockspec

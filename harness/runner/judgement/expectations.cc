@@ -119,7 +119,7 @@ void apply_expectations(const std::vector<Expectation>& table, CaseResult& resul
         listed->where, said);
     return;
   }
-  if (result.status != Status::kFailed) return;
+  if (result.status != Status::kFailed && result.status != Status::kHung) return;
   for (const auto& text : listed->match)
     if (result.message.find(text) == std::string::npos) {
       result.message += fmt::format(

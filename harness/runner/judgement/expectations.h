@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "runner/judgement/case_result.h"
+#include "runner/run_model.h"
 
 namespace sockspec {
 
@@ -37,7 +37,8 @@ struct Expectation {
 // empty table.
 std::vector<Expectation> load_expectations(const std::filesystem::path& file);
 
-// Turns a passed or failed result of a listed case into xpass, xfail or an explained failure.
+// Turns a passed, failed or hung result of a listed case into xpass, xfail or an explained
+// failure.
 void apply_expectations(const std::vector<Expectation>& table, CaseResult& result);
 
 }  // namespace sockspec

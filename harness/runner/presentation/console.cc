@@ -5,21 +5,9 @@
 
 #include <fmt/format.h>
 
-namespace sockspec {
+#include "os/names.h"
 
-std::string failure_text(const CaseResult& r, const std::filesystem::path& report_dir) {
-  std::string text = r.message;
-  while (!text.empty() && text.back() == '\n') text.pop_back();
-  if (!r.info.rule.empty()) {
-    text += fmt::format("\nrule: {}\ndocumented in: {}", r.info.rule, r.info.citation);
-    if (!r.info.linux_note.empty()) text += fmt::format(" ({})", r.info.linux_note);
-  }
-  if (!r.reproduce_command.empty()) text += "\nreproduce: " + r.reproduce_command;
-  for (const auto& trace : r.traces)
-    text += fmt::format("\ntrace: {}", (report_dir / trace).string());
-  if (!r.trace_note.empty()) text += fmt::format("\ntrace note: {}", r.trace_note);
-  return text;
-}
+namespace sockspec {
 
 Console::Console(std::FILE* out, std::size_t total, std::filesystem::path report_dir)
     : out_(out),
@@ -46,13 +34,13 @@ void Console::started(const CaseInfo& info) {
   std::fflush(out_);
 }
 
-void Console::print_failure(const CaseResult& r) {
+void Console::print_failure(std::string_view word, const CaseResult& r) {
   std::string indented;
   for (char c : failure_text(r, report_dir_)) {
     indented += c;
     if (c == '\n') indented += "    ";
   }
-  fmt::print(out_, "FAIL {} ({:.2f} s)\n    {}\n", r.info.name, r.seconds, indented);
+  fmt::print(out_, "{} {} ({:.2f} s)\n    {}\n", word, r.info.name, r.seconds, indented);
 }
 
 void Console::finished(const CaseResult& r) {
@@ -61,7 +49,11 @@ void Console::finished(const CaseResult& r) {
   if (r.status == Status::kSkipped) ++skipped_;
   clear_progress();
   if (r.status == Status::kFailed) {
-    print_failure(r);
+    print_failure("FAIL", r);
+  } else if (r.status == Status::kHung) {
+    print_failure("HUNG", r);
+  } else if (r.status == Status::kInterrupted) {
+    fmt::print(out_, "INTERRUPTED {} ({:.2f} s)\n", r.info.name, r.seconds);
   } else if (r.status == Status::kUnexpectedPass) {
     fmt::print(out_, "XPASS {} ({:.2f} s)\n    {}\n", r.info.name, r.seconds, r.message);
   } else if (!terminal_) {
@@ -77,10 +69,12 @@ void Console::finished(const CaseResult& r) {
 
 void Console::summary(const RunSummary& s) {
   clear_progress();
-  std::size_t passed = 0, failed = 0, skipped = 0, xfail = 0, xpass = 0;
+  std::size_t passed = 0, failed = 0, hung = 0, skipped = 0, xfail = 0, xpass = 0, interrupted = 0;
   for (const auto& r : s.results) {
     passed += r.status == Status::kPassed;
     failed += r.status == Status::kFailed;
+    hung += r.status == Status::kHung;
+    interrupted += r.status == Status::kInterrupted;
     skipped += r.status == Status::kSkipped;
     xfail += r.status == Status::kExpectedFailure;
     xpass += r.status == Status::kUnexpectedPass;
@@ -102,22 +96,30 @@ void Console::summary(const RunSummary& s) {
     for (const auto& r : s.results)
       if (r.status == Status::kSkipped) fmt::print(out_, "  {}: {}\n", r.info.name, r.message);
   }
-  if (failed > 0) {
-    fmt::print(out_, "\nfailed:\n");
+  for (const auto& [status, heading] :
+       {std::pair{Status::kHung, "hung"}, std::pair{Status::kFailed, "failed"}}) {
+    if ((status == Status::kHung ? hung : failed) == 0) continue;
+    fmt::print(out_, "\n{}:\n", heading);
     for (const auto& r : s.results)
-      if (r.status == Status::kFailed)
+      if (r.status == status)
         fmt::print(out_, "  {}{}\n", r.info.name,
                    r.traces.empty() ? "" : "  trace: " + (report_dir_ / r.traces.front()).string());
   }
   if (!s.trace_note.empty()) fmt::print(out_, "\nnote: {}\n", s.trace_note);
-  if (s.interrupted)
-    fmt::print(out_, "\ninterrupted: {} of {} cases ran\n", s.results.size(), total_);
+  if (s.interrupted_by)
+    fmt::print(out_,
+               "\ninterrupted by {}: {} of {} cases finished, {} were stopped while running, {} "
+               "did not start\n",
+               signal_name(s.interrupted_by), s.results.size() - interrupted, s.total, interrupted,
+               s.total - s.results.size());
   fmt::print(out_, "\nreport: {}/junit.xml, {}/results.json ({:.1f} s)\n", report_dir_.string(),
              report_dir_.string(), s.seconds);
   std::string tail;
+  if (hung > 0) tail += fmt::format(", {} hung", hung);
   if (xfail > 0) tail += fmt::format(", {} xfail", xfail);
   if (xpass > 0) tail += fmt::format(", {} xpass", xpass);
   if (skipped > 0) tail += fmt::format(", {} skipped", skipped);
+  if (interrupted > 0) tail += fmt::format(", {} interrupted", interrupted);
   fmt::print(out_, "{} passed, {} failed{}\n", passed, failed, tail);
   std::fflush(out_);
 }

@@ -1,13 +1,13 @@
 // What a person or a CI log sees while cases run, and the summary at the end.
 //   terminal: one progress line that rewrites itself; a failure is printed in full as it happens
 //   pipe/file: one line per case ("PASS name (0.01 s)"), a failure in full under its line
-// The last line is "N passed, N failed" (", N skipped" when any were skipped).
+// The last line is "N passed, N failed" (", N hung", ", N skipped" ... when there are any).
 #pragma once
 
 #include <cstdio>
 #include <filesystem>
 
-#include "runner/engine/run_cases.h"
+#include "runner/run_model.h"
 
 namespace sockspec {
 
@@ -19,7 +19,7 @@ class Console {
   void summary(const RunSummary& summary);
 
  private:
-  void print_failure(const CaseResult& result);
+  void print_failure(std::string_view word, const CaseResult& result);
   void clear_progress();
 
   std::FILE* out_;
@@ -28,8 +28,5 @@ class Console {
   std::size_t done_ = 0, failed_ = 0, skipped_ = 0;
   std::filesystem::path report_dir_;
 };
-
-// The failure text a report shows: the messages, the rule with its citation, the trace files.
-std::string failure_text(const CaseResult& result, const std::filesystem::path& report_dir);
 
 }  // namespace sockspec

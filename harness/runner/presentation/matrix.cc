@@ -19,7 +19,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const char* const kStatuses[] = {"passed", "failed", "xfail", "xpass", "skipped"};
+const char* const kStatuses[] = {"passed", "failed",  "hung",       "xfail",
+                                 "xpass",  "skipped", "interrupted"};
 
 [[noreturn]] void unreadable(const fs::path& file, std::string_view problem) {
   throw RunnerError(
@@ -88,6 +89,8 @@ std::string_view word(const std::optional<MatrixCell>& cell) {
   if (!cell) return "-";
   if (cell->status == "passed") return "pass";
   if (cell->status == "failed") return "FAIL";
+  if (cell->status == "hung") return "HUNG";
+  if (cell->status == "interrupted") return "int";
   if (cell->status == "xpass") return "XPASS";
   if (cell->status == "skipped") return "skip";
   return cell->status;  // xfail
@@ -100,7 +103,7 @@ bool same_everywhere(const std::vector<std::optional<MatrixCell>>& row) {
   const MatrixCell* first = nullptr;
   for (const auto& cell : row) {
     if (!cell) continue;
-    if (cell->status == "failed" || cell->status == "xpass") return false;
+    if (cell->status == "failed" || cell->status == "hung" || cell->status == "xpass") return false;
     if (!first) first = &*cell;
     if (cell->status != first->status) return false;
   }
@@ -108,8 +111,8 @@ bool same_everywhere(const std::vector<std::optional<MatrixCell>>& row) {
 }
 
 std::vector<std::string> summary_header() {
-  return {"target", "version", "kernel", "libc",  "seconds",
-          "passed", "failed",  "xfail",  "xpass", "skipped"};
+  return {"target", "version", "kernel", "libc",  "seconds", "passed",
+          "failed", "hung",    "xfail",  "xpass", "skipped", "interrupted"};
 }
 
 std::vector<std::string> summary_row(const MatrixColumn& c) {
@@ -271,9 +274,10 @@ std::string matrix_markdown(const Matrix& m, const fs::path& dir) {
     }
   }
   md +=
-      "\n\npass: passed · FAIL: failed (the link opens its strace) · xfail: failed as its "
+      "\n\npass: passed · FAIL: failed (the link opens its strace) · HUNG: every process "
+      "asleep with nothing to wake it, ended before its deadline · xfail: failed as its "
       "expectation entry says · XPASS: passed although expected to fail · skip: skipped · "
-      "-: not run on that target\n";
+      "int: stopped by an interrupted run · -: not run on that target\n";
   return md;
 }
 
@@ -288,8 +292,10 @@ std::string matrix_html(const Matrix& m, const fs::path& dir) {
       "td.num { text-align: right; } td.name { font-family: monospace; }\n"
       "td.passed { background: #e3f4e3; } td.failed { background: #f6c6c6; font-weight: bold; }\n"
       "td.xfail { background: #fcefc0; } td.xpass { background: #f6c6c6; font-weight: bold; }\n"
+      "td.hung { background: #e8c6f6; font-weight: bold; } td.interrupted { color: #777; }\n"
       "td.skipped { background: #eee; color: #777; } td.none { color: #aaa; }\n"
-      "td.passed, td.failed, td.xfail, td.xpass, td.skipped, td.none { text-align: center; }\n"
+      "td.passed, td.failed, td.hung, td.xfail, td.xpass, td.skipped, td.interrupted, td.none "
+      "{ text-align: center; }\n"
       // The filter is a plain checkbox: CSS hides the identical rows, no script needed.
       "#only-diff:checked ~ table tr.same { display: none; }\n"
       "</style></head><body>\n<h1>sockspec conformance matrix</h1>\n<table>\n<tr>";
@@ -337,9 +343,11 @@ std::string matrix_html(const Matrix& m, const fs::path& dir) {
     }
     h += "</tr>\n";
   }
-  h += "</table>\n<p>pass: passed · FAIL: failed (the link opens its strace) · xfail: failed as "
+  h += "</table>\n<p>pass: passed · FAIL: failed (the link opens its strace) · HUNG: every "
+       "process asleep with nothing to wake it, ended before its deadline · xfail: failed as "
        "its expectation entry says · XPASS: passed although expected to fail · skip: skipped · "
-       "-: not run on that target. Hover over a cell for its message.</p>\n</body></html>\n";
+       "int: stopped by an interrupted run · -: not run on that target. Hover over a cell for "
+       "its message.</p>\n</body></html>\n";
   return h;
 }
 

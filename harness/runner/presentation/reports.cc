@@ -1,6 +1,5 @@
 #include "runner/presentation/reports.h"
 
-#include <gnu/libc-version.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -12,7 +11,6 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "runner/presentation/console.h"
 #include "runner/presentation/markup_escape.h"
 #include "runner/runner_error.h"
 
@@ -48,12 +46,6 @@ std::string one_line_summary(const std::string& message) {
   return out.size() > 400 ? out.substr(0, 400) + "..." : out;
 }
 
-// The libc the cases' calls go through: glibc's, but for the musl target's actors.
-std::string libc_of(const RunSummary& s) {
-  if (s.target == "musl") return s.target_version;
-  return fmt::format("glibc {}", gnu_get_libc_version());
-}
-
 }  // namespace
 
 void write_junit(const RunSummary& s, const std::filesystem::path& report_dir) {
@@ -69,6 +61,15 @@ void write_junit(const RunSummary& s, const std::filesystem::path& report_dir) {
     return std::count_if(results.begin(), results.end(),
                          [&](const auto* r) { return r->status == status; });
   };
+  // JUnit has no expected failure and no interrupted case: they count as skipped.
+  auto count_skipped = [&](const auto& results) {
+    return count(results, Status::kSkipped) + count(results, Status::kExpectedFailure) +
+           count(results, Status::kInterrupted);
+  };
+  auto count_failures = [](const auto& results) {
+    return std::count_if(results.begin(), results.end(),
+                         [](const auto* r) { return is_failure(r->status); });
+  };
   std::vector<const CaseResult*> all;
   for (const auto& r : s.results) all.push_back(&r);
 
@@ -77,17 +78,15 @@ void write_junit(const RunSummary& s, const std::filesystem::path& report_dir) {
   out << fmt::format(
       "<testsuites name=\"sockspec\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" "
       "time=\"{:.3f}\">\n",
-      all.size(), count(all, Status::kFailed) + count(all, Status::kUnexpectedPass),
-      count(all, Status::kSkipped) + count(all, Status::kExpectedFailure), s.seconds);
+      all.size(), count_failures(all), count_skipped(all), s.seconds);
   for (const auto& name : order) {
     const auto& results = suites[name];
     double seconds = 0;
     for (const auto* r : results) seconds += r->seconds;
     out << fmt::format(
         "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{:.3f}\">\n",
-        escape_markup(name), results.size(),
-        count(results, Status::kFailed) + count(results, Status::kUnexpectedPass),
-        count(results, Status::kSkipped) + count(results, Status::kExpectedFailure), seconds);
+        escape_markup(name), results.size(), count_failures(results), count_skipped(results),
+        seconds);
     for (const auto* r : results) {
       out << fmt::format(
           "    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3f}\" file=\"{}\" line=\"{}\">\n",
@@ -110,12 +109,13 @@ void write_junit(const RunSummary& s, const std::filesystem::path& report_dir) {
                            escape_markup("expected failure: " + r->expected));
         out << fmt::format("      <system-out>{}</system-out>\n",
                            escape_markup(failure_text(*r, report_dir)));
-      } else if (r->status == Status::kFailed) {
-        out << fmt::format("      <failure message=\"{}\">{}</failure>\n",
-                           escape_markup(one_line_summary(r->message)),
+      } else if (r->status == Status::kFailed || r->status == Status::kHung) {
+        // A hang is its own kind of failure: CI views show the type.
+        out << fmt::format("      <failure type=\"{}\" message=\"{}\">{}</failure>\n",
+                           status_name(r->status), escape_markup(one_line_summary(r->message)),
                            escape_markup(failure_text(*r, report_dir)));
         out << fmt::format("      <system-out>{}</system-out>\n", escape_markup(r->output));
-      } else if (r->status == Status::kSkipped) {
+      } else if (r->status == Status::kSkipped || r->status == Status::kInterrupted) {
         out << fmt::format("      <skipped message=\"{}\"/>\n", escape_markup(r->message));
       }
       out << "    </testcase>\n";
@@ -127,8 +127,8 @@ void write_junit(const RunSummary& s, const std::filesystem::path& report_dir) {
 
 void write_results_json(const RunSummary& s, const std::filesystem::path& report_dir) {
   nlohmann::json cases = nlohmann::json::array();
-  std::map<std::string, int> counts{
-      {"passed", 0}, {"failed", 0}, {"skipped", 0}, {"xfail", 0}, {"xpass", 0}};
+  std::map<std::string, int> counts{{"passed", 0}, {"failed", 0}, {"hung", 0},       {"skipped", 0},
+                                    {"xfail", 0},  {"xpass", 0},  {"interrupted", 0}};
   for (const auto& r : s.results) {
     ++counts[status_name(r.status)];
     nlohmann::json c = {{"name", r.info.name},         {"status", status_name(r.status)},
@@ -148,9 +148,10 @@ void write_results_json(const RunSummary& s, const std::filesystem::path& report
                               {"target_version", s.target_version},
                               {"host", host},
                               {"kernel", kernel_release()},
-                              {"libc", libc_of(s)},
+                              {"libc", s.libc},
                               {"seconds", s.seconds},
-                              {"interrupted", s.interrupted},
+                              {"interrupted", s.interrupted_by != 0},
+                              {"cases_to_run", s.total},
                               {"summary", counts},
                               {"cases", cases}};
   open_report(report_dir / "results.json") << doc.dump(2) << "\n";

@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "runner/engine/run_cases.h"
+#include "runner/run_model.h"
 
 namespace sockspec {
 

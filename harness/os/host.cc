@@ -1,0 +1,182 @@
+#include "os/host.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "os/names.h"
+#include "os/namespaces.h"
+#include "os/spawn.h"
+
+namespace sockspec {
+
+bool Tool::installed() const {
+  return ::access(std::string(path).c_str(), X_OK) == 0;
+}
+
+std::string Tool::not_installed() const {
+  return fmt::format("{} is not installed (apt-get install -y {})", name, package);
+}
+
+std::vector<std::string> strace_command(const StraceOptions& o) {
+  std::vector<std::string> argv{std::string(kStrace.path)};
+  if (o.quiet) argv.push_back("--quiet=all");
+  argv.insert(argv.end(), {"-f"});
+  if (o.leave_exec_helpers) argv.insert(argv.end(), {"-b", "execve"});
+  argv.insert(argv.end(), {"-tt", "-T", "-yy", "-X", "verbose", "-s", "256"});
+  for (const auto& i : o.inject) argv.insert(argv.end(), {"-e", i});
+  argv.insert(argv.end(), {"-o", o.output});
+  if (o.attach > 0)
+    argv.insert(argv.end(), {"-p", std::to_string(o.attach)});
+  else
+    argv.push_back("--");
+  return argv;
+}
+
+std::string uml_cannot_run_reason(const std::string& console) {
+  const auto panic = console.find("Attempted to kill init! exitcode=0x0000000b");
+  if (panic == std::string::npos) return "";
+  return "User-mode Linux cannot run processes on this host: its first process was killed by "
+         "SIGSEGV before it ran (the guest kernel panicked \"Attempted to kill init! "
+         "exitcode=0x0000000b\"; UML up to 6.12 on a host CPU with AMX)";
+}
+
+namespace {
+
+struct KernelVersion {
+  int major = 0, minor = 0;
+};
+KernelVersion kernel_version() {
+  utsname u{};
+  ::uname(&u);
+  KernelVersion v;
+  std::sscanf(u.release, "%d.%d", &v.major, &v.minor);
+  return v;
+}
+
+// User-mode Linux is usable when a guest can run a process: booted with /bin/true as init,
+// a working guest panics with exitcode=0x00000000 when its init exits.
+std::string why_no_user_mode_linux() {
+  if (!kUserModeLinux.installed()) return kUserModeLinux.not_installed();
+  char dir[] = "/tmp/sockspec-uml-check.XXXXXX";
+  if (!::mkdtemp(dir)) return fmt::format("cannot make a temp dir: {}", std::strerror(errno));
+  const Captured c = run_captured(
+      {std::string(kUserModeLinux.path), "mem=64M", "root=/dev/root", "rootfstype=hostfs",
+       "rootflags=/", "rw", "init=/bin/true", "con=null", "con0=null,fd:1", "pty.legacy_count=0",
+       std::string("uml_dir=") + dir, "umid=check"},
+      std::chrono::seconds(20));
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
+  if (c.output.find("exitcode=0x00000000") != std::string::npos) return "";
+  if (std::string why = uml_cannot_run_reason(c.output); !why.empty()) return why;
+  const auto last = c.output.find_last_not_of("\n ");
+  const auto start = c.output.rfind('\n', last);
+  return "User-mode Linux did not boot: " +
+         (last == std::string::npos
+              ? std::string("it printed nothing")
+              : c.output.substr(start == std::string::npos ? 0 : start + 1, last - start));
+}
+
+std::string why_no_fuse() {
+  if (!kBindfs.installed()) return kBindfs.not_installed() + " (and fuse3)";
+  if (::access("/dev/fuse", R_OK | W_OK) != 0)
+    return fmt::format(
+        "/dev/fuse cannot be opened for reading and writing ({}): load FUSE "
+        "(modprobe fuse) and run as root",
+        errno_name(errno));
+  if (::geteuid() != 0) return "needs root to mount a FUSE filesystem in a private mount namespace";
+  return "";
+}
+
+// A new network namespace: tried in a forked child, so this process stays where it is.
+std::string why_no_network_namespace() {
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return "pipe2 failed";
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const std::string why = enter_new_network_namespace();
+    [[maybe_unused]] auto ignored = ::write(pipe_fds[1], why.data(), why.size());
+    ::_exit(0);
+  }
+  ::close(pipe_fds[1]);
+  std::string why;
+  char buffer[512];
+  for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;)
+    why.append(buffer, static_cast<std::size_t>(n));
+  ::close(pipe_fds[0]);
+  ::waitpid(pid, nullptr, 0);
+  return why.empty() ? "" : "cannot make a network namespace: " + why;
+}
+
+// MSG_OOB on AF_UNIX stream sockets: Linux 5.15 and later, with CONFIG_AF_UNIX_OOB.
+std::string why_no_af_unix_oob() {
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM, 0, pair) != 0) return "socketpair failed";
+  const ssize_t sent = ::send(pair[0], "x", 1, MSG_OOB | MSG_DONTWAIT);
+  const int error = errno;
+  ::close(pair[0]);
+  ::close(pair[1]);
+  if (sent == 1) return "";
+  return fmt::format(
+      "send(MSG_OOB) on an AF_UNIX stream socket fails with {} (Linux 5.15 and "
+      "CONFIG_AF_UNIX_OOB add it)",
+      errno_name(error));
+}
+
+struct FeatureCheck {
+  std::string name;
+  std::function<std::string()> why_not;
+};
+
+std::vector<FeatureCheck> feature_checks() {
+  const KernelVersion v = kernel_version();
+  const bool root = ::geteuid() == 0;
+  return {
+      {"linux", [] { return std::string(); }},
+      {fmt::format("linux-{}", v.major), [] { return std::string(); }},
+      {fmt::format("linux-{}.{}", v.major, v.minor), [] { return std::string(); }},
+      {"root", [root] { return root ? "" : std::string("needs root"); }},
+      {"nonroot",
+       [root] { return root ? std::string("needs to run as a user other than root") : ""; }},
+      {"strace", [] { return kStrace.installed() ? "" : kStrace.not_installed(); }},
+      {"fuse", why_no_fuse},
+      {"netns", why_no_network_namespace},
+      {"af-unix-oob", why_no_af_unix_oob},
+      {"proc-pid-syscall",
+       [] {
+         return ::access("/proc/self/syscall", R_OK) == 0
+                    ? ""
+                    : std::string("/proc/PID/syscall is missing (CONFIG_HAVE_ARCH_TRACEHOOK)");
+       }},
+      {"uml", why_no_user_mode_linux},
+  };
+}
+
+}  // namespace
+
+std::vector<Feature> host_features() {
+  std::vector<Feature> features;
+  for (const auto& check : feature_checks()) features.push_back({check.name, check.why_not()});
+  return features;
+}
+
+std::string why_missing(std::string_view feature) {
+  for (const auto& check : feature_checks())
+    if (check.name == feature) return check.why_not();
+  // A kernel version this machine is not: "linux-5" on Linux 6, "linux-6.1" on 6.18.
+  if (feature.starts_with("linux-")) return fmt::format("needs {}", feature);
+  return fmt::format("{} is not a feature sockspec knows (see `sockspec features`)", feature);
+}
+
+}  // namespace sockspec
