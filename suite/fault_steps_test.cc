@@ -83,8 +83,8 @@ TEST_F(FaultStepsTest, KilledWriterLeavesItsDataThenEof) {
   ::close(pair.fds[0]);
   writer.await("sent");
   const PeerOutcome outcome = writer.kill_now();
-  EXPECT_FALSE(outcome.exited);
-  EXPECT_EQ(outcome.signal, SIGKILL);
+  EXPECT_FALSE(outcome.status.exited);
+  EXPECT_EQ(outcome.status.signal, SIGKILL);
   EXPECT_THAT(call::recv(pair.fds[1], 16, 0), Receives("abc"));
   EXPECT_THAT(call::recv(pair.fds[1], 16, 0), ReturnsEof());
   ::close(pair.fds[1]);

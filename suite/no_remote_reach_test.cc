@@ -27,29 +27,17 @@
 // The cases need tools the kernel alone does not give: a new network namespace (root, or
 // unprivileged user namespaces), bindfs and /dev/fuse, and User-mode Linux with the
 // sockspec-remote-probe program (remote_probe.cc) as the guest's init. A case whose tool is
-// missing is skipped with the install line.
-#include <fcntl.h>
-#include <poll.h>
-#include <sched.h>
-#include <signal.h>
+// missing is skipped with the reason (os/host.h).
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-// glibc 2.36's <sys/pidfd.h> declares pidfd_open() without C linkage guards.
-extern "C" {
-#include <sys/pidfd.h>
-}
 
 #include <cctype>
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <optional>
@@ -66,10 +54,14 @@ extern "C" {
 #include "case/expect.h"
 #include "case/rule.h"
 #include "os/case_error.h"
+#include "os/exit_status.h"
 #include "os/fd.h"
+#include "os/files.h"
+#include "os/host.h"
 #include "os/names.h"
 #include "os/namespaces.h"
 #include "os/proc.h"
+#include "os/spawn.h"
 #include "os/wait.h"
 
 namespace sockspec {
@@ -94,30 +86,7 @@ Fd listen_at(const UnixAddress& address) {
 }
 
 void write_text_file(const fs::path& path, const std::string& text) {
-  std::ofstream file(path);
-  file << text;
-  file.flush();
-  if (!file) throw CaseError(fmt::format("cannot write {}", path.string()));
-}
-
-std::string read_text_file(const fs::path& path) {
-  std::ifstream file(path);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
-// The last `lines` lines of a log, to put under a failure (the case dir is removed after the
-// case, so the log itself will be gone).
-std::string log_tail(const fs::path& path, std::size_t lines = 15) {
-  std::vector<std::string> all;
-  std::ifstream file(path);
-  for (std::string line; std::getline(file, line);)
-    if (!line.empty()) all.push_back(line);
-  const std::size_t from = all.size() > lines ? all.size() - lines : 0;
-  std::string tail = fmt::format("last lines of {}:", path.string());
-  for (std::size_t i = from; i < all.size(); ++i) tail += "\n  | " + all[i];
-  return tail;
+  if (!write_file(path, text)) throw CaseError(fmt::format("cannot write {}", path.string()));
 }
 
 std::string namespace_of(pid_t pid, const char* kind) {
@@ -125,74 +94,19 @@ std::string namespace_of(pid_t pid, const char* kind) {
   return fs::read_symlink(fmt::format("/proc/{}/ns/{}", pid, kind), ignored).string();
 }
 
-// Starts `argv` as a child of this process, in this process group (no setsid: the case's
-// process group is what the runner kills at its deadline), with stdin from /dev/null and
-// stdout and stderr appended to `log`. The child holds none of our other fds: not the sockets
-// under test, not the peer's channel.
-pid_t start_program(const std::vector<std::string>& argv, const fs::path& log,
-                    const std::vector<std::pair<std::string, std::string>>& env = {}) {
-  std::fflush(nullptr);
-  const pid_t pid = ::fork();
-  if (pid < 0) throw CaseError(fmt::format("fork: {}", std::strerror(errno)));
-  if (pid > 0) return pid;
-  const int null = ::open("/dev/null", O_RDONLY);
-  const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  if (null < 0 || out < 0) ::_exit(126);
-  ::dup2(null, 0);
-  ::dup2(out, 1);
-  ::dup2(out, 2);
-  ::close_range(3, ~0U, 0);
-  for (const auto& [name, value] : env) ::setenv(name.c_str(), value.c_str(), 1);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  ::execv(args[0], args.data());
-  const std::string why = fmt::format("execv {}: {}\n", argv[0], std::strerror(errno));
-  [[maybe_unused]] auto ignored = ::write(2, why.data(), why.size());
-  ::_exit(127);
-}
-
-// Waits, without polling, until child `pid` ends or `until` passes. Returns its wait status,
-// or nullopt if it is still running (then it is not reaped).
-std::optional<int> wait_for_exit(pid_t pid, Clock::time_point until) {
-  Fd pidfd(::pidfd_open(pid, 0));
-  if (!pidfd.valid()) throw CaseError(fmt::format("pidfd_open: {}", std::strerror(errno)));
-  while (true) {
-    int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) return status;
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
-    if (left.count() <= 0) return std::nullopt;
-    pollfd pfd{pidfd.get(), POLLIN, 0};
-    ::poll(&pfd, 1, static_cast<int>(left.count()));
+// Starts a helper program (bindfs, User-mode Linux) as a child of this process, in this
+// process group (the runner kills the case's group at its deadline), with stdout and stderr
+// appended to `log`. It holds none of our fds: not the sockets under test, not a channel.
+Child start_program(const std::vector<std::string>& argv, const fs::path& log,
+                    const std::vector<std::string>& env = {}) {
+  try {
+    return spawn({.argv = argv,
+                  .env = environment_with(env),
+                  .out = Redirect::append(log),
+                  .err = Redirect::same_as_stdout()});
+  } catch (const SpawnError& e) {
+    throw CaseError(e.what());
   }
-}
-
-// Ends child `pid`: SIGTERM (User-mode Linux and bindfs both shut down cleanly on it), and
-// SIGKILL if that did not work within a second. Returns its wait status.
-int stop_program(pid_t pid) {
-  ::kill(pid, SIGTERM);
-  if (auto status = wait_for_exit(pid, Clock::now() + 1s)) return *status;
-  ::kill(pid, SIGKILL);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return status;
-}
-
-std::string describe_status(int status) {
-  if (WIFEXITED(status)) return fmt::format("exited with status {}", WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return fmt::format("was killed by {}", signal_name(WTERMSIG(status)));
-  return fmt::format("ended with wait status {:#x}", status);
-}
-
-// In a peer that made itself a child subreaper: kills and reaps every process left behind by
-// a program it started (orphans of that program are re-parented to the peer, not to init).
-void reap_left_behind(Clock::time_point until) {
-  for (pid_t pid : children_of(::getpid())) ::kill(pid, SIGKILL);
-  poll_until(until, [] {
-    const pid_t reaped = ::waitpid(-1, nullptr, WNOHANG);
-    return std::pair{reaped < 0, 0};  // ECHILD: nothing left
-  });
 }
 
 // --- Network namespaces --------------------------------------------------------------------
@@ -312,20 +226,6 @@ TEST_F(NoRemoteReachTest, PathnameSocketIsReachableFromAnotherNetworkNamespace) 
 
 // --- A FUSE passthrough view of the same directory -----------------------------------------
 
-constexpr const char* kBindfs = "/usr/bin/bindfs";
-
-// Why this machine cannot run the bindfs cases, or "".
-std::string why_no_bindfs() {
-  if (::access(kBindfs, X_OK) != 0) return "bindfs is not installed (apt-get install bindfs fuse3)";
-  if (::access("/dev/fuse", R_OK | W_OK) != 0)
-    return fmt::format(
-        "/dev/fuse cannot be opened for reading and writing ({}): load FUSE "
-        "(modprobe fuse) and run as root",
-        errno_name(errno));
-  if (::geteuid() != 0) return "needs root to mount a FUSE filesystem in a private mount namespace";
-  return {};
-}
-
 struct FileIdentity {
   int error = 0;  // errno of stat(), 0 when it worked
   dev_t dev = 0;
@@ -352,24 +252,25 @@ std::string with_bindfs_view(PeerSelf& self, const fs::path& source, const fs::p
                              const fs::path& marker, const fs::path& log,
                              const std::function<void()>& body) {
   if (std::string why_not = enter_private_mount_namespace(); !why_not.empty()) return why_not;
-  const pid_t bindfs = start_program({kBindfs, "-f", source.string(), view.string()}, log);
+  Child bindfs =
+      start_program({std::string(kBindfs.path), "-f", source.string(), view.string()}, log);
   const dev_t source_dev = identity_of(source).dev;
   // The mount is up once `marker` shows through the view from another filesystem than the
   // source's (before, the view is the plain empty directory).
   const bool mounted = poll_until(self.deadline(), [&] {
     const FileIdentity seen = identity_of(view / marker);
-    const bool done =
-        (seen.error == 0 && seen.dev != source_dev) || read_process_state(bindfs).state == 'Z';
+    const bool done = (seen.error == 0 && seen.dev != source_dev) ||
+                      read_process_state(bindfs.pid()).state == 'Z';
     return std::pair{done, seen.error == 0 && seen.dev != source_dev};
   });
   if (mounted) body();
   // A lazy unmount disconnects the FUSE connection; bindfs sees it and exits on its own.
   const int unmounted = ::umount2(view.c_str(), MNT_DETACH);
-  std::optional<int> status = wait_for_exit(bindfs, Clock::now() + 2s);
-  if (!status) status = stop_program(bindfs);
+  std::optional<ExitStatus> status = bindfs.wait_until(Clock::now() + 2s);
+  if (!status) status = bindfs.stop(1s);
   if (!mounted)
     return fmt::format("bindfs did not show {} in time; bindfs {}; {}", (view / marker).string(),
-                       describe_status(*status), log_tail(log));
+                       status->describe(), log_tail(log));
   if (unmounted != 0) ADD_FAILURE() << "umount2(view, MNT_DETACH): " << errno_name(errno);
   return {};
 }
@@ -383,7 +284,7 @@ SOCKSPEC_RULE(NoRemoteReachTest, SocketFileSeenThroughFusePassthroughIsRefused,
               "path, then unix_find_socket_byinode() compares inode objects, not numbers",
               "");
 TEST_F(NoRemoteReachTest, SocketFileSeenThroughFusePassthroughIsRefused) {
-  if (const std::string why_not = why_no_bindfs(); !why_not.empty()) GTEST_SKIP() << why_not;
+  SOCKSPEC_REQUIRES("fuse");
   const fs::path source = here().dir() / "src";
   const fs::path view = here().dir() / "view";
   fs::create_directory(source);
@@ -427,7 +328,7 @@ SOCKSPEC_RULE(NoRemoteReachTest, SocketBoundThroughFusePassthroughIsNotReachable
               "d_backing_inode() of that dentry; unix_find_bsd() -> unix_find_socket_byinode()",
               "");
 TEST_F(NoRemoteReachTest, SocketBoundThroughFusePassthroughIsNotReachableByItsBackingFile) {
-  if (const std::string why_not = why_no_bindfs(); !why_not.empty()) GTEST_SKIP() << why_not;
+  SOCKSPEC_REQUIRES("fuse");
   const fs::path source = here().dir() / "src";
   const fs::path view = here().dir() / "view";
   fs::create_directory(source);
@@ -462,7 +363,6 @@ TEST_F(NoRemoteReachTest, SocketBoundThroughFusePassthroughIsNotReachableByItsBa
 
 // --- A second kernel: User-mode Linux over hostfs ------------------------------------------
 
-constexpr const char* kUserModeLinux = "/usr/bin/linux";
 // Time kept free at the end of the case, after the guest is stopped, to read its results.
 constexpr auto kAfterGuest = 1500ms;
 
@@ -479,7 +379,7 @@ fs::path probe_program() {
 // The probe's result file: "key value" lines, complete lines only (the guest may be writing).
 std::map<std::string, std::string> read_probe_results(const fs::path& dir) {
   std::map<std::string, std::string> results;
-  std::istringstream text(read_text_file(dir / "result"));
+  std::istringstream text(read_file(dir / "result"));
   for (std::string line; std::getline(text, line) && !text.eof();) {
     const auto space = line.find(' ');
     results.emplace(line.substr(0, space),
@@ -496,17 +396,25 @@ std::string result_of(const std::map<std::string, std::string>& results, const s
 
 std::string describe_results(const fs::path& dir) {
   std::vector<std::string> lines;
-  std::istringstream text(read_text_file(dir / "result"));
+  std::istringstream text(read_file(dir / "result"));
   for (std::string line; std::getline(text, line);) lines.push_back(line);
   return fmt::format("guest results: [{}]; {}", fmt::join(lines, "; "), log_tail(dir / "uml.log"));
 }
 
-std::string why_guest_cannot_run(int status, const fs::path& dir, const fs::path& log);
+// Some hosts run the UML kernel but not a single process inside it (on CPUs with AMX, UML up
+// to 6.12 kills its first process: os/host.h). A guest like that cannot take part in any
+// case, so the case is skipped with the reason instead of failed.
+std::string why_guest_cannot_run(const ExitStatus& status, const fs::path& dir,
+                                 const fs::path& log) {
+  const bool probe_started = read_probe_results(dir).contains("kernel");
+  if (probe_started || status.exited) return "";
+  return uml_cannot_run_reason(read_file(log));
+}
 
 // Boots User-mode Linux in a peer named "uml" with the probe as its init and `task` as the
 // probe's task; the guest's root is the host's "/" through hostfs. Its console goes to
 // `dir`/uml.log, its memory file and pid file stay in `dir`. The peer waits for the guest to
-// power off, stops it if it has not by kAfterGuest before the case's deadline, reaps whatever
+// power off, stops it if it has not by kAfterGuest before the case's deadline, kills whatever
 // it left behind, and reports "exit" (how UML ended) and "run_ms" (exec to exit).
 Peer& boot_guest(Case& here, const fs::path& dir, const std::string& task) {
   for (const char c : dir.string())
@@ -517,7 +425,7 @@ Peer& boot_guest(Case& here, const fs::path& dir, const std::string& task) {
   const auto wait_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(stop_at - Clock::now()).count();
   const std::vector<std::string> argv = {
-      kUserModeLinux,
+      std::string(kUserModeLinux.path),
       "mem=128M",
       "root=/dev/root",
       "rootfstype=hostfs",
@@ -526,6 +434,8 @@ Peer& boot_guest(Case& here, const fs::path& dir, const std::string& task) {
       "init=" + probe_program().string(),
       "con=null",
       "con0=null,fd:1",
+      // No legacy PTYs: setting them up takes 1-4 s of each boot.
+      "pty.legacy_count=0",
       "uml_dir=" + dir.string(),
       "umid=guest",
       // Words with '=' the kernel does not know become init's environment.
@@ -537,57 +447,37 @@ Peer& boot_guest(Case& here, const fs::path& dir, const std::string& task) {
     // UML runs guest processes as host processes; any that outlive it come back to us.
     ::prctl(PR_SET_CHILD_SUBREAPER, 1);
     const auto started = Clock::now();
-    pid_t uml = start_program(argv, log, {{"TMPDIR", dir.string()}});
-    std::optional<int> status = wait_for_exit(uml, stop_at);
+    const std::vector<std::string> env = {"TMPDIR=" + dir.string()};
+    Child uml = start_program(argv, log, env);
+    std::optional<ExitStatus> status = uml.wait_until(stop_at);
     // Now and then (seen once in hundreds of boots on a loaded machine) UML aborts while it
     // boots, before the probe has run. That says nothing about the rule under test, so the
-    // guest is booted once more; the case reports that it was.
-    if (status && WIFSIGNALED(*status) && !fs::exists(dir / "result")) {
-      self.report("retried", fmt::format("the first boot ended {}; {}", describe_status(*status),
-                                         log_tail(log)));
-      reap_left_behind(self.deadline());
-      uml = start_program(argv, log, {{"TMPDIR", dir.string()}});
-      status = wait_for_exit(uml, stop_at);
+    // guest is booted once more, and the case reports that it was. A host where UML cannot run
+    // a process at all is not such an accident: that guest is not booted again.
+    if (status && !status->exited && !fs::exists(dir / "result") &&
+        why_guest_cannot_run(*status, dir, log).empty()) {
+      self.report("retried",
+                  fmt::format("the first boot ended {}; {}", status->describe(), log_tail(log)));
+      kill_descendants(::getpid(), self.deadline());
+      uml = start_program(argv, log, env);
+      status = uml.wait_until(stop_at);
     } else {
       self.report("retried", "no");
     }
     const auto run_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
     if (!status) {
-      status = stop_program(uml);
+      status = uml.stop(1s);
       ADD_FAILURE() << "User-mode Linux did not power off within " << run_ms
-                    << " ms (a slow machine may need a longer case deadline: "
-                       "SOCKSPEC_CASE_TIMEOUT_MS, or the runner's --timeout); "
+                    << " ms (a slow machine may need a longer case deadline: the runner's "
+                       "--timeout); "
                     << log_tail(log);
     }
-    reap_left_behind(self.deadline());
+    kill_descendants(::getpid(), self.deadline());
     self.report("cannot_run", why_guest_cannot_run(*status, dir, log));
-    self.report("exit", describe_status(*status));
+    self.report("exit", status->describe());
     self.report("run_ms", std::to_string(run_ms));
   });
-}
-
-// Some hosts run the UML kernel but not a single process inside it: the guest's first
-// process dies of SIGSEGV before its first instruction's effects are seen, whatever the
-// program (static or dynamic), and the kernel panics "Attempted to kill init!
-// exitcode=0x0000000b". Seen with Debian's UML 6.1 on a host kernel 6.18 with an AMX-capable
-// CPU; another machine with the same packages boots it fine. A guest like that cannot take
-// part in any case, so the case is skipped with this reason instead of failed.
-std::string why_guest_cannot_run(int status, const fs::path& dir, const fs::path& log) {
-  const bool probe_started = read_probe_results(dir).contains("kernel");
-  if (probe_started || !WIFSIGNALED(status)) return "";
-  const std::string console = read_text_file(log);
-  const auto panic = console.find("Attempted to kill init! exitcode=0x0000000b");
-  if (panic == std::string::npos) return "";
-  return "User-mode Linux cannot run processes on this host: its first process was killed by "
-         "SIGSEGV before it ran (the guest kernel panicked \"Attempted to kill init! "
-         "exitcode=0x0000000b\")";
-}
-
-std::string why_no_user_mode_linux() {
-  if (::access(kUserModeLinux, X_OK) != 0)
-    return "User-mode Linux is not installed (apt-get install user-mode-linux)";
-  return {};
 }
 
 SOCKSPEC_RULE(NoRemoteReachTest, SecondKernelCannotConnectToHostSocket,
@@ -599,8 +489,7 @@ SOCKSPEC_RULE(NoRemoteReachTest, SecondKernelCannotConnectToHostSocket,
               "no socket on its hostfs inode",
               "guest: User-mode Linux 6.1 with hostfs");
 TEST_F(NoRemoteReachTest, SecondKernelCannotConnectToHostSocket) {
-  if (const std::string why_not = why_no_user_mode_linux(); !why_not.empty())
-    GTEST_SKIP() << why_not;
+  if (!kUserModeLinux.installed()) GTEST_SKIP() << kUserModeLinux.not_installed();
   const fs::path dir = here().dir();
   const fs::path host_socket = dir / here().path_name("host-srv");
   Fd listener = listen_at(address_of(host_socket));
@@ -636,8 +525,7 @@ SOCKSPEC_RULE(NoRemoteReachTest, HostCannotConnectToSocketBoundBySecondKernel,
               "no socket on that inode",
               "guest: User-mode Linux 6.1 with hostfs");
 TEST_F(NoRemoteReachTest, HostCannotConnectToSocketBoundBySecondKernel) {
-  if (const std::string why_not = why_no_user_mode_linux(); !why_not.empty())
-    GTEST_SKIP() << why_not;
+  if (!kUserModeLinux.installed()) GTEST_SKIP() << kUserModeLinux.not_installed();
   const fs::path dir = here().dir();
   const fs::path guest_socket = dir / here().path_name("guest-srv");
 

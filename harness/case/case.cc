@@ -154,7 +154,9 @@ Peer& Case::fork_peer_under_fault(std::string name, const InjectedFault& fault, 
   const std::vector<std::string> argv = strace_command(
       {.output = trace, .inject = {fault.strace_expression()}, .attach = pid, .quiet = true});
   const Child& tracer = tracers_.emplace_back(spawn({.argv = argv}));
-  ::testing::Test::RecordProperty(protocol::kTracePropertyPrefix + name, trace);
+  // A trace in the runner's trace dir outlives the case: the record names it for the report.
+  if (!protocol::variable(protocol::kTraceDirVariable).empty())
+    ::testing::Test::RecordProperty(protocol::kTracePropertyPrefix + name, trace);
   Peer& peer =
       peers_.emplace_back(std::move(name), pid, std::move(channels.controller_side), deadline_);
   // Release the peer only once strace is attached (TracerPid in /proc/PID/status).
@@ -164,9 +166,11 @@ Peer& Case::fork_peer_under_fault(std::string name, const InjectedFault& fault, 
                          read_process_state(tracer.pid()).state == 'Z',
                      t};
   });
-  if (attached != tracer.pid())
+  if (attached != tracer.pid()) {
+    peer.kill_now();  // it waits for "traced", which will never come
     throw CaseError(fmt::format("strace did not attach to peer '{}' (command: {})", peer.name(),
                                 fmt::join(argv, " ")));
+  }
   peer.tell("traced");
   return peer;
 }

@@ -32,11 +32,6 @@ void PeerSelf::await(std::string_view word) {
                                 word, m.payload));
 }
 
-std::string PeerOutcome::describe() const {
-  if (exited) return fmt::format("exited with status {}", exit_code);
-  return fmt::format("was killed by {}", signal_name(signal));
-}
-
 // GoogleTest keeps failures in the process that made them; a peer is another process, so
 // each failure is forwarded over the channel the moment it happens, and the controller
 // records it against the case.
@@ -203,9 +198,7 @@ PeerOutcome Peer::join() {
   while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
   }
   joined_ = true;
-  outcome_.exited = WIFEXITED(status);
-  outcome_.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
-  outcome_.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+  outcome_.status = ExitStatus::from_wait_status(status);
   outcome_.failures = failures_;
   channel_.close();
   return outcome_;
@@ -219,14 +212,14 @@ void Peer::report_failures_as_test_failures(const PeerOutcome& outcome) const {
 void Peer::expect_clean_exit() {
   const PeerOutcome outcome = join();
   report_failures_as_test_failures(outcome);
-  if (!outcome.exited || (outcome.exit_code != 0 && outcome.failures.empty()))
+  if (!outcome.status.exited || (outcome.status.code != 0 && outcome.failures.empty()))
     ADD_FAILURE() << "peer '" << name_ << "' " << outcome.describe() << "; expected a clean exit";
 }
 
 void Peer::expect_killed_by(int sig) {
   const PeerOutcome outcome = join();
   report_failures_as_test_failures(outcome);
-  if (outcome.exited || outcome.signal != sig)
+  if (outcome.status.exited || outcome.status.signal != sig)
     ADD_FAILURE() << "peer '" << name_ << "' " << outcome.describe()
                   << "; expected it to be killed by " << signal_name(sig);
 }

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "os/channel.h"
+#include "os/exit_status.h"
 
 namespace sockspec {
 
@@ -56,15 +57,13 @@ class PeerSelf {
 
 using PeerFunction = std::function<void(PeerSelf&)>;
 
-// How a peer ended.
+// How a peer ended, with the failures it reported.
 struct PeerOutcome {
-  bool exited = false;  // false: killed by `signal`
-  int exit_code = 0;
-  int signal = 0;
+  ExitStatus status;
   std::vector<std::string> failures;  // "file:line: message", in the order they happened
 
   // "exited with status 0", "was killed by SIGPIPE"
-  std::string describe() const;
+  std::string describe() const { return status.describe(); }
 };
 
 // The controller's side.

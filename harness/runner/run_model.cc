@@ -35,6 +35,7 @@ std::string failure_text(const CaseResult& r, const std::filesystem::path& repor
   for (const auto& trace : r.traces)
     text += fmt::format("\ntrace: {}", (report_dir / trace).string());
   if (!r.trace_note.empty()) text += fmt::format("\ntrace note: {}", r.trace_note);
+  if (!r.note.empty()) text += fmt::format("\nnote: {}", r.note);
   return text;
 }
 

@@ -51,6 +51,7 @@ struct CaseResult {
   std::string rapidcheck_reproduce;  // set for a failed property: replays its counterexample
   std::string reproduce_command;     // the command line that does so
   std::string expected;              // an expected failure: what the expectation table says
+  std::string note;  // what else happened: "its first run was lost: the case server ..."
 };
 
 struct RunSummary {

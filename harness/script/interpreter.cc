@@ -26,6 +26,7 @@
 #include "os/names.h"
 #include "os/proc.h"
 #include "os/quote.h"
+#include "os/spawn.h"
 #include "os/wait.h"
 #include "script/constants.h"
 
@@ -334,11 +335,10 @@ std::string written_call(const Line& line) {
   return fmt::format("{}({})", line.call, fmt::join(shown, ", "));
 }
 
-// Execs the actor program in a forked actor process. Its channel and the channels of the
-// actors it will fork stay open across exec; their fds go on its command line.
-[[noreturn]] void exec_actor_program(const std::string& program, const std::string& name,
-                                     const Channel& mine,
-                                     const std::map<std::string, Channel>& later_channels) {
+// Starts the actor program. It keeps its channel, and the channels of the actors it will
+// fork, whose fds go on its command line; the spawn gives it no other fd.
+pid_t start_actor_program(const std::string& program, const std::string& name, const Channel& mine,
+                          const std::map<std::string, Channel>& later_channels) {
   std::vector<std::string> args{program, name, std::to_string(mine.in_fd()),
                                 std::to_string(mine.out_fd())};
   std::vector<int> kept{mine.in_fd(), mine.out_fd()};
@@ -348,14 +348,14 @@ std::string written_call(const Line& line) {
     kept.push_back(channel.in_fd());
     kept.push_back(channel.out_fd());
   }
-  for (int fd : kept) ::fcntl(fd, F_SETFD, 0);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  ::execv(program.c_str(), argv.data());
-  std::fprintf(stderr, "sockspec: cannot run the actor program %s: %s\n", program.c_str(),
-               std::strerror(errno));
-  ::_exit(127);
+  try {
+    Child actor = spawn({.argv = args, .in = Redirect::inherit(), .keep_fds = kept});
+    const pid_t pid = actor.pid();
+    actor.forget();  // reaped with the other actors (Interpreter::stop_actors)
+    return pid;
+  } catch (const SpawnError& e) {
+    throw CaseError(fmt::format("the actor program: {}", e.what()));
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -413,6 +413,11 @@ class Interpreter {
 
  private:
   void start_actor(const std::string& name, std::map<std::string, Channel>& later_channels) {
+    if (!actor_program_.empty()) {
+      actors_[name].pid =
+          start_actor_program(actor_program_, name, peer_sides_[name], later_channels);
+      return;
+    }
     std::fflush(nullptr);
     const pid_t pid = ::fork();
     if (pid < 0)
@@ -421,7 +426,6 @@ class Interpreter {
       for (auto& [other, handle] : actors_) handle.channel.close();
       Channel mine = std::move(peer_sides_[name]);
       for (auto& [other, side] : peer_sides_) side.close();
-      if (!actor_program_.empty()) exec_actor_program(actor_program_, name, mine, later_channels);
       Actor(script_, name, std::move(mine), prefix_, &later_channels).run();
     }
     actors_[name].pid = pid;

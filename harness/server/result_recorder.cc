@@ -17,8 +17,9 @@ std::string trimmed(std::string text) {
 
 ResultRecorder::ResultRecorder(std::string result_file, std::string case_name)
     : result_file_(std::move(result_file)), case_name_(std::move(case_name)), owner_(::getpid()) {
+  // Written at the first failure, so that it survives a crash after it; a case process that
+  // ends before writing any record is reported from its exit status.
   record_.verdict = protocol::Verdict::kFailed;
-  record_.message = "the case process ended before its case did";
 }
 
 void ResultRecorder::OnTestPartResult(const ::testing::TestPartResult& part) {
@@ -32,7 +33,6 @@ void ResultRecorder::OnTestPartResult(const ::testing::TestPartResult& part) {
   const std::string where = part.file_name()
                                 ? fmt::format("{}:{}", part.file_name(), part.line_number())
                                 : "unknown file";
-  if (record_.message == "the case process ended before its case did") record_.message.clear();
   if (!record_.message.empty()) record_.message += "\n";
   record_.message += fmt::format("{}\n{}", where, trimmed(part.message()));
   write();

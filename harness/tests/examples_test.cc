@@ -9,6 +9,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "case/call.h"
 #include "case/case.h"
 #include "case/expect.h"
@@ -164,6 +167,32 @@ TEST_F(Examples, LeavesAHelperAndHangs) {
   helper.forget();  // as a daemon would be: nobody here will stop it
   const CallResult pair = must(call::socketpair(AF_UNIX, SOCK_STREAM, 0));
   call::recv(pair.fds[0], 1, 0);
+}
+
+// A case that kills the case server it runs in: the runner starts a new server and runs the
+// case once more. The first kills it only on its first run (a file in TMPDIR remembers), the
+// second on every run, so its second run is its last and it fails.
+namespace {
+void kill_my_server_unless(const std::filesystem::path& marker) {
+  if (std::filesystem::exists(marker)) return;
+  std::ofstream(marker) << "killed once\n";
+  ::kill(::getppid(), SIGKILL);
+}
+}  // namespace
+
+SOCKSPEC_RULE(Examples, KillsItsServerOnce,
+              "a case whose server dies under it is run again by a new server", "sockspec harness",
+              "");
+TEST_F(Examples, KillsItsServerOnce) {
+  kill_my_server_unless(std::filesystem::temp_directory_path() / "sockspec-killed-a-server");
+}
+
+SOCKSPEC_RULE(Examples, KillsItsServerEveryTime,
+              "a case whose server dies under it twice fails, saying how both died",
+              "sockspec harness", "");
+TEST_F(Examples, KillsItsServerEveryTime) {
+  ::kill(::getppid(), SIGKILL);
+  ::pause();  // the runner kills this process too, as an orphan of the dead server
 }
 
 // Many trivial cases, for ci/bench to measure what the runner costs per case.

@@ -53,6 +53,7 @@ class MatrixTest : public ::testing::Test {
               {"message", "EINVAL"},
               {"expected", "gvisor: abstract dgram bind fails"}},
              {{"name", "SameTest.Everywhere/stream"}, {"status", "passed"}},
+             {{"name", "ShutdownTest.Read/stream"}, {"status", "hung"}, {"message", "hung"}},
              {{"name", "GvisorOnly.Case/seqpacket"}, {"status", "passed"}}}}});
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -79,11 +80,12 @@ TEST_F(MatrixTest, MergesColumnsAndCases) {
   EXPECT_EQ(m.columns[1].counts.at("failed"), 1);
   EXPECT_EQ(m.columns[1].counts.at("xfail"), 1);
   EXPECT_EQ(m.columns[1].counts.at("xpass"), 0);
+  EXPECT_EQ(m.columns[1].counts.at("hung"), 1);
   EXPECT_EQ(m.case_names,
             (std::vector<std::string>{"EagainTest.RecvOnEmpty/stream", "BindTest.Abstract/dgram",
                                       "ShutdownTest.Read/stream", "SameTest.Everywhere/stream",
                                       "GvisorOnly.Case/seqpacket"}));
-  EXPECT_FALSE(m.cells.at("ShutdownTest.Read/stream")[1].has_value());
+  EXPECT_EQ(m.cells.at("ShutdownTest.Read/stream")[1]->status, "hung");
   EXPECT_FALSE(m.cells.at("GvisorOnly.Case/seqpacket")[0].has_value());
   EXPECT_EQ(m.cells.at("BindTest.Abstract/dgram")[1]->expected,
             "gvisor: abstract dgram bind fails");
@@ -112,8 +114,10 @@ TEST_F(MatrixTest, TerminalShowsOnlyDifferences) {
   // A case that ran on one target only, and passed there, differs from nothing.
   EXPECT_THAT(text, Not(HasSubstr("GvisorOnly.Case/seqpacket")));
   EXPECT_THAT(text, Not(HasSubstr("SameTest.Everywhere")));
-  EXPECT_THAT(text, Not(HasSubstr("ShutdownTest.Read/stream")));
-  EXPECT_THAT(text, HasSubstr("3 cases identical on every target (pass) are not shown"));
+  // A hang is a failure of its own kind, always shown.
+  EXPECT_THAT(text, HasSubstr("ShutdownTest.Read/stream"));
+  EXPECT_THAT(text, HasSubstr("HUNG"));
+  EXPECT_THAT(text, HasSubstr("2 cases identical on every target (pass) are not shown"));
   EXPECT_THAT(text, Not(HasSubstr("\033[")));
 }
 

@@ -1,5 +1,6 @@
 // A case run in a process of its own, exec'd for it: the traced re-run of a failed case (a
-// trace must show that case and nothing of a server), and every case with --trace always.
+// trace must show that case and nothing of a server), every case with --trace always, and
+// every case on a target that wants a wrapper of its own for each case (proot).
 //
 //   [strace -f ... -o TRACE --] [wrapper] [strace ...] CASE_PROGRAM --sockspec-case REQUEST
 //

@@ -223,13 +223,16 @@ class Run {
     const std::string stem = std::to_string(r.id);
     const bool traced = tracing_ && (attempt.traced || options_.trace == TraceMode::kAlways);
     attempt.traced = traced;
-    r.files = {traced ? run_dir_ / stem : slot.dir,
+    // The worker's server runs the case, unless it is traced (its trace must show that case
+    // alone) or the target wants a wrapper of its own for each case.
+    const bool served = !traced && target_.case_server;
+    r.files = {served ? slot.dir : run_dir_ / stem,
                run_dir_ / (stem + ".result"),
                run_dir_ / (stem + ".log"),
                run_dir_ / (stem + ".request"),
                {},
-               traced};
-    if (traced && ::mkdir(r.files.work_dir.c_str(), 0755) != 0)
+               !served};
+    if (!served && ::mkdir(r.files.work_dir.c_str(), 0755) != 0)
       throw RunnerError(
           fmt::format("cannot make {}: {}", r.files.work_dir.string(), std::strerror(errno)));
     if (traced) {
@@ -245,12 +248,12 @@ class Run {
         .result_file = guest(r.files.result),
         .output_file = guest(r.files.output),
         .env = case_variables(r.files, attempt),
-        .reused_work_dir = !traced,
-        .own_session = !traced};
+        .reused_work_dir = served,
+        .own_session = served};
     if (!attempt.traced && observer_.started && attempt.server_death.empty())
       observer_.started(info);
     r.attempt = std::move(attempt);
-    if (traced) {
+    if (!served) {
       write_file(r.files.request, protocol::to_json(request));
       std::vector<std::string> env = base_env_;
       env.insert(env.end(), request.env.begin(), request.env.end());
@@ -470,8 +473,8 @@ class Run {
     remove_files(s, r.files);
     Attempt& attempt = r.attempt;
     if (!attempt.server_death.empty())
-      result.output = fmt::format("(a first run of this case was lost: {})\n{}",
-                                  attempt.server_death, result.output);
+      result.note =
+          fmt::format("its first run was lost, and this is its second: {}", attempt.server_death);
 
     if (is_failure(result.status) && result.status != Status::kUnexpectedPass && !attempt.traced &&
         options_.trace == TraceMode::kFail && tracing_) {

@@ -46,6 +46,21 @@ std::string version_line(const Target& t) {
   return first_line(run_captured({t.program, "--version"}, std::chrono::seconds(10)).output);
 }
 
+// proot keeps state of its own for the life of the proot process, so each case gets a proot of
+// its own, started in the case's dir (Target::case_server = false):
+//   - it emulates chdir() and translates the addresses of bind() and connect() against the
+//     emulated directory, but not sendto()'s, which the kernel resolves against the
+//     directory proot started in (ci/FINDINGS.md);
+//   - a socket path that no longer fits sun_path once made absolute is bound at a stand-in
+//     in proot's temp dir, remembered by the proot process: a later bind() of the same path
+//     by another process would find it taken.
+// Its temp dir is the run's (PROOT_TMP_DIR), so the stand-ins go with the run dir.
+Command proot_command(const Target& t, const WrapPlace& place, const Command& options) {
+  Command argv = {"/usr/bin/env", "PROOT_TMP_DIR=" + place.run_dir.string(), t.program};
+  argv.insert(argv.end(), options.begin(), options.end());
+  return argv;
+}
+
 std::string host_libc(const TargetState&) {
   return fmt::format("glibc {}", gnu_get_libc_version());
 }
@@ -134,14 +149,16 @@ std::vector<Target> make_targets() {
       {
           .name = "proot",
           .description = "proot with no bindings: ptrace rewrites the paths of syscalls "
-                         "(identity here)",
+                         "(identity here); one proot per case",
           .program = "/usr/bin/proot",
           .package = "proot",
           .trace = TracePlacement::kNone,
           .no_trace_reason = proot_no_trace,
+          .case_server = false,
           .wrap =
               [](const Target& t, const Command& command, const WrapPlace& place) {
-                return wrapped(t, {t.program, "-w", place.work_dir.string()}, command, place);
+                return wrapped(t, proot_command(t, place, {"-w", place.work_dir.string()}), command,
+                               place);
               },
           .check =
               [proot_version](const Target& t) { return check_by_running_true(t, proot_version); },
@@ -150,18 +167,21 @@ std::vector<Target> make_targets() {
       {
           .name = "proot-bind",
           .description = "proot -b RUN:/sockspec: every case dir and sun_path is rewritten "
-                         "between guest and host",
+                         "between guest and host; one proot per case",
           .program = "/usr/bin/proot",
           .package = "proot",
           .trace = TracePlacement::kNone,
           .no_trace_reason = proot_no_trace,
           .guest_run_dir = "/sockspec",
+          .case_server = false,
           .wrap =
               [](const Target& t, const Command& command, const WrapPlace& place) {
-                return wrapped(t,
-                               {t.program, "-b", place.run_dir.string() + ":" + t.guest_run_dir,
-                                "-w", t.guest_view(place.work_dir.string(), place.run_dir)},
-                               command, place);
+                return wrapped(
+                    t,
+                    proot_command(t, place,
+                                  {"-b", place.run_dir.string() + ":" + t.guest_run_dir, "-w",
+                                   t.guest_view(place.work_dir.string(), place.run_dir)}),
+                    command, place);
               },
           .check =
               [proot_version](const Target& t) { return check_by_running_true(t, proot_version); },

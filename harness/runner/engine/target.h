@@ -57,6 +57,10 @@ struct Target {
   bool host_pids = true;
   // Only the scripted cases run here (the GoogleTest cases link glibc).
   bool scripted_cases_only = false;
+  // Each worker runs a case server inside one wrapper, which forks every case. False where
+  // the wrapper keeps state of its own that would leak from one case into the next, so that
+  // each case is exec'd under a wrapper of its own (proot: see target.cc).
+  bool case_server = true;
   // The program the actors of scripted cases run as ("" for the default).
   std::string actor_program;
   // Each case's deadline is this many times --timeout.

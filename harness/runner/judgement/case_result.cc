@@ -27,21 +27,26 @@ CaseResult evaluate(const CaseInfo& info, const std::optional<protocol::ResultRe
   result.seconds = end.seconds;
   result.output = std::move(output);
 
+  // What a stopped case had reported before it was stopped, under the reason it was.
+  const std::string reported =
+      record && !record->message.empty() && record->verdict == protocol::Verdict::kFailed
+          ? "before that, the case reported:\n" + record->message
+          : "";
   switch (end.stopped_by) {
     case CaseEnd::StoppedBy::kDeadline:
       result.status = Status::kFailed;
       result.message = fmt::format(
           "the case did not finish within its deadline of {:.1f} s and was killed; "
-          "its processes were:\n{}",
-          seconds_of(judging.timeout), end.processes);
+          "its processes were:\n{}{}",
+          seconds_of(judging.timeout), end.processes, reported);
       return result;
     case CaseEnd::StoppedBy::kHangVerdict:
       result.status = Status::kHung;
       result.message = fmt::format(
           "the case hung: for {:.1f} s every one of its processes was asleep in a call that "
           "nothing but another of them could end (no timeout pending, no timer), and none ran; "
-          "it was killed. Its processes were:\n{}",
-          seconds_of(judging.hang_after), end.processes);
+          "it was killed. Its processes were:\n{}{}",
+          seconds_of(judging.hang_after), end.processes, reported);
       return result;
     case CaseEnd::StoppedBy::kInterrupt:
       result.status = Status::kInterrupted;

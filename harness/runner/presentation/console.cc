@@ -64,6 +64,11 @@ void Console::finished(const CaseResult& r) {
     else
       fmt::print(out_, "PASS {} ({:.2f} s)\n", r.info.name, r.seconds);
   }
+  if (!r.note.empty() && r.status != Status::kFailed && r.status != Status::kHung) {
+    std::string indented;
+    for (char c : r.note) indented += c == '\n' ? std::string("\n    ") : std::string(1, c);
+    fmt::print(out_, "    note: {}\n", indented);
+  }
   std::fflush(out_);
 }
 

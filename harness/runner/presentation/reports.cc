@@ -138,6 +138,7 @@ void write_results_json(const RunSummary& s, const std::filesystem::path& report
                         {"traces", r.traces}};
     if (r.status != Status::kPassed) c["message"] = r.message;
     if (!r.trace_note.empty()) c["trace_note"] = r.trace_note;
+    if (!r.note.empty()) c["note"] = r.note;
     if (!r.expected.empty()) c["expected"] = r.expected;
     if (!r.rapidcheck_reproduce.empty()) c["rapidcheck_reproduce"] = r.rapidcheck_reproduce;
     cases.push_back(std::move(c));
