@@ -5,8 +5,8 @@ a peer, one with a helper program in a session of its own.
 
 usage: check_no_leftovers.py SOCKSPEC EXAMPLES
 
-Every process of the run inherits TMPDIR from here; a private TMPDIR marks them, so the
-check finds any survivor in /proc, any file left in the temp dir, and any mount under it.
+Every process of the run inherits the variable LEFTOVERS_CHECK from here, which marks them
+in /proc; the runner's run dir is made in a private TMPDIR, where any file left shows.
 """
 import json
 import os
@@ -19,8 +19,8 @@ import time
 sockspec, examples = sys.argv[1], sys.argv[2]
 marked_tmp = tempfile.mkdtemp(prefix="sockspec-leftovers.")
 report = tempfile.mkdtemp(prefix="sockspec-leftovers-report.")
-env = dict(os.environ, TMPDIR=marked_tmp)
-marker = f"TMPDIR={marked_tmp}".encode()
+env = dict(os.environ, TMPDIR=marked_tmp, LEFTOVERS_CHECK=marked_tmp)
+marker = f"LEFTOVERS_CHECK={marked_tmp}".encode()
 SLOW = "Examples.HangsInAccept:Examples.PeerHangsInRecv:Examples.LeavesAHelperAndHangs"
 
 

@@ -170,8 +170,9 @@ TEST_F(Examples, LeavesAHelperAndHangs) {
 }
 
 // A case that kills the case server it runs in: the runner starts a new server and runs the
-// case once more. The first kills it only on its first run (a file in TMPDIR remembers), the
-// second on every run, so its second run is its last and it fails.
+// case once more. The first kills it only on its first run (a file in TMPDIR, which is the
+// run's own dir, remembers), the second on every run, so its second run is its last and it
+// fails.
 namespace {
 void kill_my_server_unless(const std::filesystem::path& marker) {
   if (std::filesystem::exists(marker)) return;

@@ -48,8 +48,8 @@ CaseServerLink::CaseServerLink(const Target& target, const std::filesystem::path
 }
 
 CaseServerLink::~CaseServerLink() {
-  requests_.reset();  // the server ends its case and exits when its input ends
-  child_.ended_by(Clock::now() + std::chrono::milliseconds(500));
+  end_input();  // the server ends its case and exits when its input ends
+  child_.ended_by(Clock::now() + std::chrono::milliseconds(1000));
   // With it go its wrapper's helpers in its session (runsc's sandbox and gofer). A case it
   // left behind comes to the runner, a child subreaper, which kills every process that no
   // running case owns.

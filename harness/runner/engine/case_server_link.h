@@ -33,6 +33,8 @@ class CaseServerLink {
   CaseServerLink& operator=(const CaseServerLink&) = delete;
 
   void run(const protocol::CaseRequest& request);
+  // Tells the server there will be no more cases: it exits, and its wrapper with it.
+  void end_input() { requests_.reset(); }
   void kill(std::uint64_t id, bool describe);
 
   // Readable when a reply has arrived, or when the server died.

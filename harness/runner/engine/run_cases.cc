@@ -14,6 +14,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -133,7 +134,11 @@ class Run {
         target_(options.target ? *options.target : native_target()),
         run_dir_(make_run_dir()),
         trace_dir_(options.report_dir / "traces"),
-        base_env_(environment_with({}, {protocol::kVariablePrefix, "RC_PARAMS=", "GTEST_"})) {
+        // Every process of the run has the run dir as its TMPDIR, so a temp file any of them
+        // leaves (a wrapper killed at a stop: runsc's and proot's) goes with the run dir.
+        base_env_(
+            environment_with({"TMPDIR=" + run_dir_.string()},
+                             {protocol::kVariablePrefix, "RC_PARAMS=", "GTEST_", "TMPDIR="})) {
     results_.resize(cases.size());
     done_.assign(cases.size(), false);
     for (std::size_t i = 0; i < cases.size(); ++i) queue_.push_back({i});
@@ -465,6 +470,7 @@ class Run {
   void conclude(std::size_t s) {
     Running r = std::move(*slots_[s].running);
     slots_[s].running.reset();
+    if (r.one_shot && target_.clean_up_after) target_.clean_up_after(r.one_shot->pid());
     r.end.seconds = std::chrono::duration<double>(Clock::now() - r.started_at).count();
     const std::optional<protocol::ResultRecord> record_of_case =
         protocol::read_record(r.files.result.string());
@@ -514,15 +520,18 @@ class Run {
       if (ours) continue;
       for (pid_t below : descendants_of(child)) ::kill(below, SIGKILL);
       ::kill(child, SIGKILL);
+      orphans_.insert(child);
     }
-    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
-    }
+    // Only the orphans are reaped here: a waitpid(-1) would also take the end of a server or
+    // of a one-shot case from under its Child, which would then wait for it in vain.
+    std::erase_if(orphans_, [](pid_t orphan) { return ::waitpid(orphan, nullptr, WNOHANG) != 0; });
   }
 
   // After a stop signal (or as the run is destroyed): the cases that were running are
   // recorded as interrupted, every process of the run is killed, the run dir removed. A
   // second stop signal while this waits ends the wait at once.
   void stop_everything(StopSignals* signals = nullptr) {
+    std::vector<pid_t> one_shots_stopped;
     for (auto& slot : slots_) {
       if (!slot.running) continue;
       Running& r = *slot.running;
@@ -535,10 +544,19 @@ class Run {
         record(r.attempt, evaluate(cases_[r.attempt.index], std::nullopt, "", end,
                                    {options_.timeout, options_.hang_after, options_.suite}));
       }
+      if (r.one_shot && target_.clean_up_after) one_shots_stopped.push_back(r.one_shot->pid());
       slot.running.reset();
     }
     queue_.clear();
-    // Kill first, then reap: the servers' sessions, the one-shot cases, then anything left.
+    // At the end of a run the servers, idle, are told to stop (their input ends) and their
+    // wrappers clean up after themselves; after a stop signal there is no waiting. Then
+    // everything left is killed and reaped: the sessions of servers and one-shot cases, and
+    // any orphan.
+    if (!interrupted_by_) {
+      for (auto& slot : slots_)
+        if (slot.server) slot.server->end_input();  // all at once, then each is waited for
+      for (auto& slot : slots_) slot.server.reset();
+    }
     for (pid_t child : children_of(::getpid())) ::kill(-child, SIGKILL);
     const auto until = Clock::now() + kCleanupLimit;
     while (!kill_descendants(::getpid(),
@@ -547,6 +565,7 @@ class Run {
       if (signals && signals->take()) break;  // a second signal: stop at once
     }
     for (auto& slot : slots_) slot.server.reset();
+    for (pid_t pid : one_shots_stopped) target_.clean_up_after(pid);
     remove_tree(run_dir_);
   }
 
@@ -566,6 +585,7 @@ class Run {
   int worker_dirs_ = 0;
   int interrupted_by_ = 0;
   Clock::time_point next_orphan_sweep_{};
+  std::set<pid_t> orphans_;  // killed, not yet reaped
   std::vector<CaseResult> results_;
   std::vector<bool> done_;
 };

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "os/cleanup.h"
 #include "os/host.h"
 #include "os/spawn.h"
 #include "runner/runner_error.h"
@@ -51,14 +52,26 @@ std::string version_line(const Target& t) {
 //   - it emulates chdir() and translates the addresses of bind() and connect() against the
 //     emulated directory, but not sendto()'s, which the kernel resolves against the
 //     directory proot started in (ci/FINDINGS.md);
-//   - a socket path that no longer fits sun_path once made absolute is bound at a stand-in
-//     in proot's temp dir, remembered by the proot process: a later bind() of the same path
-//     by another process would find it taken.
-// Its temp dir is the run's (PROOT_TMP_DIR), so the stand-ins go with the run dir.
-Command proot_command(const Target& t, const WrapPlace& place, const Command& options) {
-  Command argv = {"/usr/bin/env", "PROOT_TMP_DIR=" + place.run_dir.string(), t.program};
+//   - a socket path that no longer fits sun_path once made absolute is bound at a stand-in,
+//     remembered by the proot process: a later bind() of the same path by another process
+//     would find it taken.
+Command proot_command(const Target& t, const Command& options) {
+  Command argv = {t.program};
   argv.insert(argv.end(), options.begin(), options.end());
   return argv;
+}
+
+// proot 5.1 keeps its temp files in /tmp whatever TMPDIR says, named after its pid: the
+// stand-ins of socket paths too long to bind (never removed: ci/FINDINGS.md) and its work
+// dir (removed unless proot is killed).
+void remove_proot_leftovers(pid_t proot) {
+  const std::string stand_in = fmt::format("proot-{}-", proot);
+  const std::string work_dir = fmt::format("prooted-{}-", proot);
+  std::error_code ignored;
+  for (const auto& entry : std::filesystem::directory_iterator("/tmp", ignored)) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with(stand_in) || name.starts_with(work_dir)) remove_tree(entry.path());
+  }
 }
 
 std::string host_libc(const TargetState&) {
@@ -157,12 +170,13 @@ std::vector<Target> make_targets() {
           .case_server = false,
           .wrap =
               [](const Target& t, const Command& command, const WrapPlace& place) {
-                return wrapped(t, proot_command(t, place, {"-w", place.work_dir.string()}), command,
+                return wrapped(t, proot_command(t, {"-w", place.work_dir.string()}), command,
                                place);
               },
           .check =
               [proot_version](const Target& t) { return check_by_running_true(t, proot_version); },
           .libc = host_libc,
+          .clean_up_after = remove_proot_leftovers,
       },
       {
           .name = "proot-bind",
@@ -178,14 +192,14 @@ std::vector<Target> make_targets() {
               [](const Target& t, const Command& command, const WrapPlace& place) {
                 return wrapped(
                     t,
-                    proot_command(t, place,
-                                  {"-b", place.run_dir.string() + ":" + t.guest_run_dir, "-w",
-                                   t.guest_view(place.work_dir.string(), place.run_dir)}),
+                    proot_command(t, {"-b", place.run_dir.string() + ":" + t.guest_run_dir, "-w",
+                                      t.guest_view(place.work_dir.string(), place.run_dir)}),
                     command, place);
               },
           .check =
               [proot_version](const Target& t) { return check_by_running_true(t, proot_version); },
           .libc = host_libc,
+          .clean_up_after = remove_proot_leftovers,
       },
       {
           .name = "valgrind",

@@ -15,6 +15,8 @@
 // what to do.
 #pragma once
 
+#include <sys/types.h>
+
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -74,6 +76,9 @@ struct Target {
   std::function<TargetState(const Target&)> check;
   // The libc the cases' calls go through, given what check() found.
   std::function<std::string(const TargetState&)> libc;
+  // Removes what the wrapper process `pid` left outside the run dir once it has ended (empty:
+  // it leaves nothing there).
+  std::function<void(pid_t pid)> clean_up_after;
 
   // `text` with the host path of the run's folder replaced by where the target sees it.
   std::string guest_view(const std::string& text, const std::filesystem::path& run_dir) const;
