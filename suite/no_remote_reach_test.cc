@@ -96,14 +96,16 @@ std::string namespace_of(pid_t pid, const char* kind) {
 
 // Starts a helper program (bindfs, User-mode Linux) as a child of this process, in this
 // process group (the runner kills the case's group at its deadline), with stdout and stderr
-// appended to `log`. It holds none of our fds: not the sockets under test, not a channel.
+// appended to `log`. It holds none of our fds: not the sockets under test, not a channel;
+// and it stays out of the case's trace (User-mode Linux is a tracer itself).
 Child start_program(const std::vector<std::string>& argv, const fs::path& log,
                     const std::vector<std::string>& env = {}) {
   try {
     return spawn({.argv = argv,
                   .env = environment_with(env),
                   .out = Redirect::append(log),
-                  .err = Redirect::same_as_stdout()});
+                  .err = Redirect::same_as_stdout(),
+                  .untraced = true});
   } catch (const SpawnError& e) {
     throw CaseError(e.what());
   }

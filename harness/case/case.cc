@@ -153,7 +153,7 @@ Peer& Case::fork_peer_under_fault(std::string name, const InjectedFault& fault, 
   const std::string trace = trace_path(name).string();
   const std::vector<std::string> argv = strace_command(
       {.output = trace, .inject = {fault.strace_expression()}, .attach = pid, .quiet = true});
-  const Child& tracer = tracers_.emplace_back(spawn({.argv = argv}));
+  const Child& tracer = tracers_.emplace_back(spawn({.argv = argv, .untraced = true}));
   // A trace in the runner's trace dir outlives the case: the record names it for the report.
   if (!protocol::variable(protocol::kTraceDirVariable).empty())
     ::testing::Test::RecordProperty(protocol::kTracePropertyPrefix + name, trace);

@@ -33,7 +33,6 @@ std::vector<std::string> strace_command(const StraceOptions& o) {
   std::vector<std::string> argv{std::string(kStrace.path)};
   if (o.quiet) argv.push_back("--quiet=all");
   argv.insert(argv.end(), {"-f"});
-  if (o.leave_exec_helpers) argv.insert(argv.end(), {"-b", "execve"});
   argv.insert(argv.end(), {"-tt", "-T", "-yy", "-X", "verbose", "-s", "256"});
   for (const auto& i : o.inject) argv.insert(argv.end(), {"-e", i});
   argv.insert(argv.end(), {"-o", o.output});

@@ -32,7 +32,6 @@ inline constexpr Tool kUserModeLinux{"User-mode Linux", "/usr/bin/linux", "user-
 // -X verbose constants as number and name; -s 256 enough of each buffer to read the data.
 struct StraceOptions {
   std::string output;               // -o FILE
-  bool leave_exec_helpers = false;  // -b execve: stop following a process when it execs
   std::vector<std::string> inject;  // -e inject=...
   pid_t attach = 0;                 // -p PID (0: run the command that follows)
   bool quiet = false;               // --quiet=all: no "attached" chatter

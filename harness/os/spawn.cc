@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -93,6 +94,44 @@ void close_all_but(const std::vector<int>& keep) {
   close_between(from, ~0U);
 }
 
+// What the child needs between fork (or clone) and exec, prepared before.
+struct ChildStart {
+  const SpawnOptions* options;
+  const std::vector<int>* keep;  // sorted: fds the child keeps
+  char** argv;
+  char** envp;
+  int report;  // the error pipe's write end
+};
+
+// The stack of a child cloned with CLONE_UNTRACED: it only execs, so a small one does.
+constexpr std::size_t kUntracedStack = 256 * 1024;
+
+// Only async-signal-safe calls from here to exec: the parent may have other threads' locks in
+// an unknown state (it has none today, but a library might).
+int start_child(void* arg) {
+  const ChildStart& s = *static_cast<ChildStart*>(arg);
+  const SpawnOptions& options = *s.options;
+  const int report = s.report;
+  if (options.grouping == Grouping::kOwnSession && ::setsid() < 0) fail_in_child(report, 0);
+  if (options.grouping == Grouping::kOwnGroup && ::setpgid(0, 0) < 0) fail_in_child(report, 0);
+  struct sigaction default_action {};
+  default_action.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig)
+    if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &default_action, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  redirect_in_child(options.in, STDIN_FILENO, report, 1);
+  redirect_in_child(options.out, STDOUT_FILENO, report, 2);
+  redirect_in_child(options.err, STDERR_FILENO, report, 3);
+  if (!options.cwd.empty() && ::chdir(options.cwd.c_str()) != 0) fail_in_child(report, 4);
+  for (int fd : options.keep_fds)
+    if (::fcntl(fd, F_SETFD, 0) != 0) fail_in_child(report, 5);
+  close_all_but(*s.keep);
+  ::execve(s.argv[0], s.argv, s.envp);
+  fail_in_child(report, 6);
+}
+
 std::vector<char*> c_strings(std::vector<std::string>& strings) {
   std::vector<char*> out;
   for (auto& s : strings) out.push_back(s.data());
@@ -119,36 +158,21 @@ Child spawn(const SpawnOptions& options) {
   keep.push_back(error_pipe[1]);  // closes itself at exec (O_CLOEXEC)
   std::sort(keep.begin(), keep.end());
 
-  const pid_t pid = ::fork();
+  ChildStart start{&options, &keep, argv.data(), child_environ, error_pipe[1]};
+  pid_t pid;
+  if (options.untraced) {
+    std::vector<char> stack(kUntracedStack);
+    pid = ::clone(start_child, stack.data() + stack.size(), CLONE_UNTRACED | SIGCHLD, &start);
+  } else {
+    pid = ::fork();
+    if (pid == 0) start_child(&start);
+  }
   if (pid < 0) {
     const int error = errno;
     ::close(error_pipe[0]);
     ::close(error_pipe[1]);
     throw SpawnError(
         fmt::format("cannot start {}: fork: {}", options.argv[0], std::strerror(error)));
-  }
-  if (pid == 0) {
-    // Only async-signal-safe calls from here to exec: the parent may have other threads'
-    // locks in an unknown state (it has none today, but a library might).
-    const int report = error_pipe[1];
-    if (options.grouping == Grouping::kOwnSession && ::setsid() < 0) fail_in_child(report, 0);
-    if (options.grouping == Grouping::kOwnGroup && ::setpgid(0, 0) < 0) fail_in_child(report, 0);
-    struct sigaction default_action {};
-    default_action.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < NSIG; ++sig)
-      if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &default_action, nullptr);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    redirect_in_child(options.in, STDIN_FILENO, report, 1);
-    redirect_in_child(options.out, STDOUT_FILENO, report, 2);
-    redirect_in_child(options.err, STDERR_FILENO, report, 3);
-    if (!options.cwd.empty() && ::chdir(options.cwd.c_str()) != 0) fail_in_child(report, 4);
-    for (int fd : options.keep_fds)
-      if (::fcntl(fd, F_SETFD, 0) != 0) fail_in_child(report, 5);
-    close_all_but(keep);
-    ::execve(argv[0], argv.data(), child_environ);
-    fail_in_child(report, 6);
   }
   ::close(error_pipe[1]);
   StartFailure failure{};

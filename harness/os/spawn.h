@@ -59,6 +59,11 @@ struct SpawnOptions {
   Redirect err = Redirect::inherit();
   Grouping grouping = Grouping::kSameGroup;
   std::vector<int> keep_fds;  // open in the child under the same numbers
+  // Out of reach of a tracer that follows this process's children (strace -f): cloned with
+  // CLONE_UNTRACED, so that another tracer may attach to it (strace -p, to inject a fault),
+  // and so that a helper's own calls (bindfs, strace, User-mode Linux) stay out of the
+  // case's trace.
+  bool untraced = false;
 };
 
 struct SpawnError : std::runtime_error {

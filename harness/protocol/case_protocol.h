@@ -27,7 +27,8 @@ inline constexpr const char* kCaseDirVariable = "SOCKSPEC_CASE_DIR";  // its pri
 inline constexpr const char* kCaseTimeoutVariable = "SOCKSPEC_CASE_TIMEOUT_MS";
 // Where a case writes the traces it makes itself (a peer with an injected fault).
 inline constexpr const char* kTraceDirVariable = "SOCKSPEC_TRACE_DIR";
-// The program a scripted case's actors run as (the C actor, for the musl target).
+// How a scripted case starts its actors: the words of a command, one a line (a target's
+// wrapper, then the actor program); unset: sockspec-actor beside the case program.
 inline constexpr const char* kActorVariable = "SOCKSPEC_ACTOR";
 // Every variable of the contract starts so; a case process gets none from elsewhere.
 inline constexpr const char* kVariablePrefix = "SOCKSPEC_";

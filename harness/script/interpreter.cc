@@ -1,6 +1,5 @@
 #include "script/interpreter.h"
 
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -8,9 +7,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
+#include <cerrno>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <set>
 #include <sstream>
@@ -18,7 +17,6 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "case/call.h"
 #include "case/case.h"
 #include "os/case_error.h"
 #include "os/channel.h"
@@ -28,18 +26,35 @@
 #include "os/quote.h"
 #include "os/spawn.h"
 #include "os/wait.h"
+#include "protocol/case_protocol.h"
+#include "script/calls.h"
 #include "script/constants.h"
+#include "script/options.h"
 
 namespace sockspec::script {
 
 namespace {
 
+// How long a call must be seen asleep in its syscall, with nothing else in progress that could
+// release it, before the interpreter calls it blocked where the script said it returns.
+constexpr auto kAsleepLongEnough = std::chrono::milliseconds(20);
+
 // What an actor sends back for one line.
 struct Outcome {
-  CallResult result;
-  std::string described;  // result.describe(), with abstract names shown without the prefix
-  bool killed = false;    // the actor died during the call
+  long value = 0;
+  int err = 0;
+  bool has_data = false;
+  std::string data;
+  std::optional<UnixAddress> address;
+  std::size_t fds = 0;
+  std::optional<ucred> credentials;
+  int msg_flags = 0;
+  int revents = 0;
+  std::vector<std::pair<std::string, int>> events;
+  std::vector<std::string> messages;
+  bool killed = false;  // the actor died during the call
   int signal = 0;
+  bool failed() const { return value == -1; }
 };
 
 // "SIGPIPE|SIGUSR1", or "none": a signal set as sigpending() reports it, bit s-1 for signal s.
@@ -50,7 +65,7 @@ std::string signal_set_names(long mask) {
   return names.empty() ? "none" : names;
 }
 
-// Bytes travel between processes as hex inside the JSON reply.
+// Bytes travel between processes as hex.
 std::string to_hex(std::string_view bytes) {
   std::string out;
   for (unsigned char c : bytes) out += fmt::format("{:02x}", c);
@@ -82,197 +97,13 @@ UnixAddress unprefixed(const UnixAddress& a, const std::string& prefix) {
   return UnixAddress::abstract(a.path_bytes().substr(1 + prefix.size()));
 }
 
-// ---------------------------------------------------------------------------------------
-// The actor's side: a loop that runs the lines it is sent.
-
-class Actor {
- public:
-  Actor(const Script& script, std::string name, Channel channel, std::string abstract_prefix,
-        std::map<std::string, Channel>* later_channels)
-      : script_(script),
-        name_(std::move(name)),
-        channel_(std::move(channel)),
-        prefix_(std::move(abstract_prefix)),
-        later_channels_(later_channels) {}
-
-  [[noreturn]] void run() {
-    ::prctl(PR_SET_NAME, fmt::format("actor:{}", name_).substr(0, 15).c_str());
-    while (true) {
-      Message m;
-      try {
-        m = channel_.receive(Clock::time_point::max(), "the next line");
-      } catch (const CaseError&) {
-        ::_exit(0);  // the interpreter is done with this actor
-      }
-      if (m.tag == "end") ::_exit(0);
-      const Line& line = script_.lines.at(std::stoul(m.payload));
-      if (line.call == "fork") {
-        fork_child(line);
-        continue;
-      }
-      CallResult r;
-      try {
-        r = execute(line);
-      } catch (const std::exception& e) {
-        channel_.send("error", e.what());  // the interpreter reports it as the line's failure
-        continue;
-      }
-      bind(line, r);
-      nlohmann::json reply = {{"value", r.value},         {"err", r.err},
-                              {"msg_flags", r.msg_flags}, {"revents", r.revents},
-                              {"fds", r.fds.size()},      {"described", shown(r.describe())}};
-      reply["data"] = to_hex(r.data);
-      if (r.address) {
-        const UnixAddress a = unprefixed(*r.address, prefix_);
-        const std::string_view bytes = a.path_bytes();
-        reply["address"] = to_hex(bytes);
-        reply["address_length"] = a.length();
-      }
-      if (r.credentials)
-        reply["credentials"] = {r.credentials->pid, r.credentials->uid, r.credentials->gid};
-      channel_.send("result", reply.dump());
-    }
-  }
-
- private:
-  int fd(const Argument& a) const { return variables_.at(a.variable); }
-  int integer(const Argument& a) const { return static_cast<int>(a.integer); }
-
-  UnixAddress address(const Argument& a) const { return resolve_address(a, prefix_); }
-  std::string shown(std::string text) const {
-    for (auto at = text.find(prefix_); at != std::string::npos; at = text.find(prefix_))
-      text.erase(at, prefix_.size());
-    return text;
-  }
-
-  CallResult execute(const Line& line) {
-    const auto& a = line.arguments;
-    const std::string& c = line.call;
-    if (c == "socket") return call::socket(integer(a[0]), integer(a[1]), integer(a[2]));
-    if (c == "socketpair") return call::socketpair(integer(a[0]), integer(a[1]), integer(a[2]));
-    if (c == "bind") return call::bind(fd(a[0]), address(a[1]));
-    if (c == "listen") return call::listen(fd(a[0]), integer(a[1]));
-    if (c == "accept") return call::accept(fd(a[0]));
-    if (c == "accept4") return call::accept4(fd(a[0]), integer(a[1]));
-    if (c == "connect") return call::connect(fd(a[0]), address(a[1]));
-    if (c == "send") return call::send(fd(a[0]), a[1].bytes, integer(a[2]));
-    if (c == "sendto") return call::sendto(fd(a[0]), a[1].bytes, integer(a[2]), address(a[3]));
-    if (c == "sendmsg") {
-      std::vector<int> rights;
-      bool credentials = false;
-      for (std::size_t i = 3; i < a.size(); ++i) {
-        for (const auto& v : a[i].rights) rights.push_back(variables_.at(v));
-        credentials |= a[i].kind == Argument::Kind::kCredentials;
-      }
-      return call::sendmsg(fd(a[0]), a[1].bytes, integer(a[2]), rights, credentials);
-    }
-    if (c == "recv") return call::recv(fd(a[0]), a[1].integer, integer(a[2]));
-    if (c == "recvfrom") return call::recvfrom(fd(a[0]), a[1].integer, integer(a[2]));
-    if (c == "recvmsg")
-      return call::recvmsg_with_control(
-          fd(a[0]), a[1].integer, integer(a[2]),
-          a.size() > 3 ? static_cast<std::size_t>(a[3].integer) : SIZE_MAX);
-    if (c == "read") return call::read(fd(a[0]), a[1].integer);
-    if (c == "write") return call::write(fd(a[0]), a[1].bytes);
-    if (c == "shutdown") return call::shutdown(fd(a[0]), integer(a[1]));
-    if (c == "close") return call::close(fd(a[0]));
-    if (c == "getsockname") return call::getsockname(fd(a[0]));
-    if (c == "getpeername") return call::getpeername(fd(a[0]));
-    if (c == "getsockopt") return call::getsockopt(fd(a[0]), integer(a[1]), integer(a[2]));
-    if (c == "setsockopt")
-      return call::setsockopt(fd(a[0]), integer(a[1]), integer(a[2]), integer(a[3]));
-    if (c == "fcntl") return call::fcntl(fd(a[0]), integer(a[1]), a.size() > 2 ? integer(a[2]) : 0);
-    if (c == "ioctl") return call::ioctl_fionread(fd(a[0]));
-    if (c == "poll") return call::poll(fd(a[0]), integer(a[1]), integer(a[2]));
-    if (c == "signal") return process_call::signal(integer(a[0]), integer(a[1]));
-    if (c == "sigprocmask") return process_call::sigprocmask(integer(a[0]), integer(a[1]));
-    if (c == "sigpending") return process_call::sigpending();
-    throw CaseError("no such call: " + c);
-  }
-
-  // Names the fds the call produced, as the line (or its completion line) says.
-  void bind(const Line& line, const CallResult& r) {
-    if (r.failed()) return;
-    if (line.call == "socketpair" && line.results.size() == 2) {
-      variables_[line.results[0]] = r.fds[0];
-      variables_[line.results[1]] = r.fds[1];
-    } else if (line.results.size() == 1) {
-      variables_[line.results[0]] = static_cast<int>(r.value);
-    }
-    const Line& naming = line.completion ? script_.lines[line.completion] : line;
-    for (std::size_t i = 0; i < naming.expect.bind_rights.size() && i < r.fds.size(); ++i)
-      variables_[naming.expect.bind_rights[i]] = r.fds[i];
-  }
-
-  void fork_child(const Line& line) {
-    std::fflush(nullptr);
-    const pid_t child = ::fork();
-    if (child == 0) {
-      channel_.close();
-      name_ = line.fork_child;
-      channel_ = std::move(later_channels_->at(name_));
-      run();
-    }
-    channel_.send("result", nlohmann::json{{"value", child},
-                                           {"err", 0},
-                                           {"described", fmt::format("fork() = {}", child)}}
-                                .dump());
-  }
-
-  // Calls on the process rather than a socket.
-  struct process_call {
-    static CallResult signal(int sig, int disposition) {
-      struct sigaction action {};
-      action.sa_handler = disposition == 1 ? SIG_IGN : SIG_DFL;
-      CallResult r;
-      r.value = ::sigaction(sig, &action, nullptr);
-      r.err = r.value == -1 ? errno : 0;
-      r.call =
-          fmt::format("signal({}, {})", signal_name(sig), disposition == 1 ? "SIG_IGN" : "SIG_DFL");
-      return r;
-    }
-    static CallResult sigprocmask(int how, int sig) {
-      sigset_t set;
-      sigemptyset(&set);
-      sigaddset(&set, sig);
-      CallResult r;
-      r.value = ::sigprocmask(how, &set, nullptr);
-      r.err = r.value == -1 ? errno : 0;
-      r.call = fmt::format("sigprocmask({}, {})",
-                           how == SIG_BLOCK     ? "SIG_BLOCK"
-                           : how == SIG_UNBLOCK ? "SIG_UNBLOCK"
-                                                : "SIG_SETMASK",
-                           signal_name(sig));
-      return r;
-    }
-    static CallResult sigpending() {
-      sigset_t set;
-      sigemptyset(&set);
-      CallResult r;
-      r.value = ::sigpending(&set);
-      r.err = r.value == -1 ? errno : 0;
-      long mask = 0;
-      for (int s = 1; s < 64; ++s)
-        if (sigismember(&set, s) == 1) mask |= 1L << (s - 1);
-      r.call = "sigpending()";
-      if (r.value == 0) r.value = mask, r.data = signal_set_names(mask);
-      return r;
-    }
-  };
-
-  const Script& script_;
-  std::string name_;
-  Channel channel_;
-  std::string prefix_;
-  std::map<std::string, Channel>* later_channels_;
-  std::map<std::string, int> variables_;
-};
-
-// ---------------------------------------------------------------------------------------
-// Actors as a separate program (harness/c_actor/actor.c), used when SOCKSPEC_ACTOR names
-// it: the `musl` target runs that program built with musl, so the calls go through musl.
-// Such an actor gets each line resolved into a request (its protocol is in actor.c).
-
+// The actor's request for a call line. Its format is the actor program's (actor.c):
+//   NAME                 the call
+//   result VAR           a variable the call's fd (socketpair: two) is bound to
+//   rights VAR           a variable a received SCM_RIGHTS fd is bound to
+// then one line per argument:
+//   fd VAR | int N | bytes HEX | path HEX | addr HEX LEN | sendrights VAR... | creds
+//   ints N... | byteslist HEX... ("-" for no bytes)
 std::string encode_request(const Script& script, const Line& line, const std::string& prefix) {
   std::string q = line.call + "\n";
   for (const auto& name : line.results) q += "result " + name + "\n";
@@ -284,10 +115,15 @@ std::string encode_request(const Script& script, const Line& line, const std::st
         q += "fd " + a.variable + "\n";
         break;
       case Argument::Kind::kInteger:
+      case Argument::Kind::kHandler:
         q += fmt::format("int {}\n", a.integer);
         break;
       case Argument::Kind::kBytes:
+      case Argument::Kind::kOptionValue:
         q += "bytes " + to_hex(a.bytes) + "\n";
+        break;
+      case Argument::Kind::kPath:
+        q += "path " + to_hex(a.bytes) + "\n";
         break;
       case Argument::Kind::kAddress: {
         const UnixAddress address = resolve_address(a, prefix);
@@ -302,8 +138,21 @@ std::string encode_request(const Script& script, const Line& line, const std::st
       case Argument::Kind::kCredentials:
         q += "creds\n";
         break;
+      case Argument::Kind::kIntegers:
+        q += fmt::format("ints {}\n", fmt::join(a.integers, " "));
+        break;
+      case Argument::Kind::kByteStrings: {
+        q += "byteslist";
+        for (const auto& b : a.byte_strings) q += " " + (b.empty() ? std::string("-") : to_hex(b));
+        q += "\n";
+        break;
+      }
     }
   }
+  // getsockopt is given a buffer of the option's size, unless the script says another.
+  if (line.call == "getsockopt" && line.arguments.size() == 3)
+    q += fmt::format(
+        "int {}\n", option_size(option_kind(line.arguments[1].integer, line.arguments[2].integer)));
   return q;
 }
 
@@ -316,9 +165,12 @@ std::string written_call(const Line& line) {
         shown.push_back(a.variable);
         break;
       case Argument::Kind::kInteger:
+      case Argument::Kind::kHandler:
+      case Argument::Kind::kOptionValue:
         shown.push_back(a.text.empty() ? std::to_string(a.integer) : a.text);
         break;
       case Argument::Kind::kBytes:
+      case Argument::Kind::kPath:
         shown.push_back(quote_bytes(a.bytes, 24));
         break;
       case Argument::Kind::kAddress:
@@ -330,48 +182,46 @@ std::string written_call(const Line& line) {
       case Argument::Kind::kCredentials:
         shown.push_back("SCM_CREDENTIALS");
         break;
+      case Argument::Kind::kIntegers:
+        shown.push_back(fmt::format("[{}]", fmt::join(a.integers, ", ")));
+        break;
+      case Argument::Kind::kByteStrings: {
+        std::vector<std::string> quoted;
+        for (const auto& b : a.byte_strings) quoted.push_back(quote_bytes(b, 16));
+        shown.push_back(fmt::format("[{}]", fmt::join(quoted, ", ")));
+        break;
+      }
     }
   }
   return fmt::format("{}({})", line.call, fmt::join(shown, ", "));
 }
 
-// Starts the actor program. It keeps its channel, and the channels of the actors it will
-// fork, whose fds go on its command line; the spawn gives it no other fd.
-pid_t start_actor_program(const std::string& program, const std::string& name, const Channel& mine,
-                          const std::map<std::string, Channel>& later_channels) {
-  std::vector<std::string> args{program, name, std::to_string(mine.in_fd()),
-                                std::to_string(mine.out_fd())};
-  std::vector<int> kept{mine.in_fd(), mine.out_fd()};
-  for (const auto& [other, channel] : later_channels) {
-    if (channel.in_fd() < 0) continue;
-    args.push_back(fmt::format("{}:{}:{}", other, channel.in_fd(), channel.out_fd()));
-    kept.push_back(channel.in_fd());
-    kept.push_back(channel.out_fd());
-  }
-  try {
-    Child actor = spawn({.argv = args, .in = Redirect::inherit(), .keep_fds = kept});
-    const pid_t pid = actor.pid();
-    actor.forget();  // reaped with the other actors (Interpreter::stop_actors)
-    return pid;
-  } catch (const SpawnError& e) {
-    throw CaseError(fmt::format("the actor program: {}", e.what()));
-  }
+// How the interpreter finds an actor's program: SOCKSPEC_ACTOR (the words of a command, one a
+// line: a target's wrapper, then the program), or sockspec-actor beside this program.
+std::vector<std::string> actor_command() {
+  const std::string given = protocol::variable(protocol::kActorVariable);
+  std::vector<std::string> words;
+  std::istringstream lines(given);
+  for (std::string word; std::getline(lines, word);)
+    if (!word.empty()) words.push_back(word);
+  if (words.empty())
+    words.push_back(
+        (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "sockspec-actor")
+            .string());
+  return words;
 }
 
-// ---------------------------------------------------------------------------------------
-// The interpreter's side.
-
 struct ActorHandle {
-  pid_t pid = -1;
+  pid_t pid = -1;   // the actor's process, or its thread's id
+  pid_t tgid = -1;  // the process it belongs to (itself, but for a thread)
   Channel channel;
   bool dead = false;
+  std::optional<Child> injector;  // strace injecting a fault into it
 };
 
 class Interpreter {
  public:
-  Interpreter(const Script& script, std::ostream& out) : script_(script), out_(out) {
-    if (const char* program = std::getenv("SOCKSPEC_ACTOR")) actor_program_ = program;
-  }
+  Interpreter(const Script& script, std::ostream& out) : script_(script), out_(out) {}
 
   int run() {
     Case here(script_.path);
@@ -379,22 +229,21 @@ class Interpreter {
     deadline_ = here.deadline();
     ::prctl(PR_SET_CHILD_SUBREAPER, 1);
 
-    // Every actor's channel exists before any socket: actors forked later find theirs
-    // already open in the process that forks them.
+    // Every actor's channel exists before any socket: an actor forked (or a thread started)
+    // later finds its channel already open in the process that makes it.
     std::map<std::string, Channel> later_channels;
+    std::map<std::string, Channel> peer_sides;
     for (const auto& name : script_.actors) {
       ChannelPair pair = make_channel_pair(name);
       actors_[name].channel = std::move(pair.controller_side);
-      peer_sides_[name] = std::move(pair.peer_side);
+      peer_sides[name] = std::move(pair.peer_side);
     }
     for (const auto& name : script_.forked_actors)
-      later_channels[name] = std::move(peer_sides_[name]);
-    for (const auto& name : script_.actors) {
-      if (later_channels.contains(name)) continue;
-      start_actor(name, later_channels);
-    }
-    for (auto& [name, side] : peer_sides_) side.close();
-    for (auto& [name, side] : later_channels) side.close();
+      later_channels[name] = std::move(peer_sides[name]);
+    for (const auto& name : script_.actors)
+      if (!later_channels.contains(name)) start_actor(name, peer_sides[name], later_channels);
+    peer_sides.clear();
+    later_channels.clear();
 
     int status = kScriptPassed;
     try {
@@ -407,28 +256,43 @@ class Interpreter {
       out_ << e.what() << "\n";          // it names file:line
       status = kScriptFailed;
     }
-    stop_actors();
+    if (!stop_actors(status == kScriptPassed)) status = kScriptFailed;
     return status;
   }
 
  private:
-  void start_actor(const std::string& name, std::map<std::string, Channel>& later_channels) {
-    if (!actor_program_.empty()) {
-      actors_[name].pid =
-          start_actor_program(actor_program_, name, peer_sides_[name], later_channels);
-      return;
+  // Starts an actor program. It keeps its channel and the channels of the actors it will
+  // fork or start as threads, whose fds go on its command line; it gets no other fd. An actor
+  // a fault will be injected into is started untraced, so that a strace around the whole
+  // case (a traced re-run) leaves it free for the strace that injects.
+  void start_actor(const std::string& name, const Channel& mine,
+                   const std::map<std::string, Channel>& later_channels) {
+    std::vector<std::string> args = actor_command();
+    args.insert(args.end(), {name, std::to_string(mine.in_fd()), std::to_string(mine.out_fd())});
+    std::vector<int> kept{mine.in_fd(), mine.out_fd()};
+    for (const auto& [other, channel] : later_channels) {
+      if (channel.in_fd() < 0) continue;
+      args.push_back(fmt::format("{}:{}:{}", other, channel.in_fd(), channel.out_fd()));
+      kept.push_back(channel.in_fd());
+      kept.push_back(channel.out_fd());
     }
-    std::fflush(nullptr);
-    const pid_t pid = ::fork();
-    if (pid < 0)
-      throw CaseError(fmt::format("{}: fork failed: {}", script_.path, std::strerror(errno)));
-    if (pid == 0) {
-      for (auto& [other, handle] : actors_) handle.channel.close();
-      Channel mine = std::move(peer_sides_[name]);
-      for (auto& [other, side] : peer_sides_) side.close();
-      Actor(script_, name, std::move(mine), prefix_, &later_channels).run();
+    try {
+      Child actor = spawn({.argv = args,
+                           .in = Redirect::inherit(),
+                           .keep_fds = kept,
+                           .untraced = has_injection(name)});
+      actors_[name].pid = actors_[name].tgid = actor.pid();
+      actor.forget();  // reaped with the other actors (stop_actors)
+    } catch (const SpawnError& e) {
+      throw CaseError(fmt::format("{}: the actor program: {}", script_.path, e.what()));
     }
-    actors_[name].pid = pid;
+  }
+
+  bool has_injection(const std::string& actor) const {
+    return std::any_of(script_.lines.begin(), script_.lines.end(), [&](const Line& l) {
+      return l.actor == actor && l.kind == LineKind::kAction &&
+             l.action.kind == Action::Kind::kInject;
+    });
   }
 
   std::string where(const Line& line) const {
@@ -443,22 +307,29 @@ class Interpreter {
     return false;
   }
 
+  // Is `h` asleep in the syscall `line` makes (any of the names the call table gives)?
+  static bool asleep_in(const ActorHandle& h, const Line& line) {
+    const ProcessState s = read_process_state(h.pid);
+    std::istringstream names(line.syscall);
+    for (std::string name; std::getline(names, name, '|');)
+      if (const long nr = syscall_number(name); nr >= 0 && s.blocked_in(nr)) return true;
+    return false;
+  }
+
   // Waits for the actor's reply to `line`, watching it in /proc meanwhile. While no other
   // actor has a call in progress, nothing can release a call that sleeps in its syscall:
-  // such a call is reported (nullopt) once it has been seen asleep for 20 ms, rather than at
-  // the deadline. While another actor's call is in progress (it may be draining what this
-  // one waits on), only the deadline ends the wait.
+  // such a call is reported (nullopt) once it has been seen asleep for a moment, rather than
+  // at the deadline. While another actor's call is in progress (it may be draining what this
+  // one waits on), only the reply or the deadline ends the wait.
   std::optional<Outcome> await_outcome(const std::string& actor, const Line& line) {
     ActorHandle& h = actors_[actor];
-    const long nr = syscall_number(line.syscall);
     const bool others_in_progress = pending_.size() > (pending_.contains(actor) ? 1u : 0u);
     bool asleep = false;
     Clock::time_point asleep_since{};
     auto interval = std::chrono::milliseconds(1);
     while (true) {
-      // While another actor's call is in progress, only the reply (or the deadline) ends
-      // this wait, so it waits on the channel alone: a wait on the harness channel, which
-      // the runner's hang verdict knows waits for another process of the case.
+      // A wait on the harness channel alone while others are in progress: the runner's hang
+      // verdict knows such a wait waits for another process of the case.
       const auto wait = others_in_progress
                             ? std::chrono::ceil<std::chrono::milliseconds>(deadline_ - Clock::now())
                             : interval;
@@ -468,25 +339,25 @@ class Interpreter {
           const Message m = h.channel.receive(deadline_, "a result");
           if (m.tag == "error")
             throw std::runtime_error(fmt::format("{}: {}", where(line), m.payload));
-          return actor_program_.empty() ? decode_outcome(m.payload)
-                                        : decode_program_outcome(m.payload, line);
+          return decode(m.payload);
         } catch (const CaseError&) {
           if (Clock::now() >= deadline_) throw;
           // The channel closed: the actor died during the call.
           h.dead = true;
           Outcome o;
           o.killed = true;
-          o.signal = death_signal(h.pid);
+          o.signal = death_signal(h.tgid);
           return o;
         }
       }
       if (Clock::now() >= deadline_)
         throw CaseError(
             fmt::format("{}: {} did not return before the case's deadline; actor {} is {}",
-                        where(line), line.call, actor, read_process_state(h.pid).describe()));
-      if (nr >= 0 && !others_in_progress && read_process_state(h.pid).blocked_in(nr)) {
+                        where(line), line.call.empty() ? std::string("the call") : line.call, actor,
+                        read_process_state(h.pid).describe()));
+      if (!line.syscall.empty() && !others_in_progress && asleep_in(h, line)) {
         if (!asleep) asleep = true, asleep_since = Clock::now();
-        if (Clock::now() - asleep_since >= std::chrono::milliseconds(20)) return std::nullopt;
+        if (Clock::now() - asleep_since >= kAsleepLongEnough) return std::nullopt;
       } else {
         asleep = false;
       }
@@ -494,39 +365,64 @@ class Interpreter {
     }
   }
 
-  static Outcome decode_outcome(const std::string& payload) {
+  // The actor reports bare results; the abstract prefix is taken off here.
+  Outcome decode(const std::string& payload) const {
     Outcome o;
     const auto j = nlohmann::json::parse(payload);
-    o.result.value = j.at("value");
-    o.result.err = j.at("err");
-    o.result.msg_flags = j.value("msg_flags", 0);
-    o.result.revents = j.value("revents", 0);
-    o.described = j.value("described", "");
-    if (j.contains("data")) o.result.data = from_hex(j["data"]);
-    o.result.fds.resize(j.value("fds", 0u));
+    o.value = j.at("value");
+    o.err = j.at("err");
+    o.msg_flags = j.value("msg_flags", 0);
+    o.revents = j.value("revents", 0);
+    o.fds = j.value("fds", 0u);
+    if (j.contains("data")) o.has_data = true, o.data = from_hex(j["data"]);
     if (j.contains("address")) {
       sockaddr_storage storage{};
       storage.ss_family = AF_UNIX;
       const std::string bytes = from_hex(j["address"]);
       std::memcpy(reinterpret_cast<char*>(&storage) + UnixAddress::kPathOffset, bytes.data(),
                   std::min(bytes.size(), sizeof(storage) - UnixAddress::kPathOffset));
-      o.result.address = UnixAddress::from_kernel(storage, j.at("address_length").get<socklen_t>());
+      o.address = unprefixed(
+          UnixAddress::from_kernel(storage, j.at("address_length").get<socklen_t>()), prefix_);
     }
     if (j.contains("credentials"))
-      o.result.credentials = ucred{j["credentials"][0], j["credentials"][1], j["credentials"][2]};
+      o.credentials = ucred{j["credentials"][0], j["credentials"][1], j["credentials"][2]};
+    if (j.contains("events"))
+      for (const auto& e : j["events"]) o.events.emplace_back(e[0], e[1]);
+    if (j.contains("messages"))
+      for (const auto& m : j["messages"]) o.messages.push_back(from_hex(m));
     return o;
   }
 
-  // The actor program reports bare results: the abstract prefix is taken off here, and the
-  // call is described as the script wrote it.
-  Outcome decode_program_outcome(const std::string& payload, const Line& line) const {
-    Outcome o = decode_outcome(payload);
-    CallResult& r = o.result;
-    if (r.address) r.address = unprefixed(*r.address, prefix_);
-    if (line.call == "sigpending" && r.value >= 0) r.data = signal_set_names(r.value);
-    r.call = written_call(line);
-    o.described = r.describe();
-    return o;
+  // What the call returned, as a person reads it: `recv(b, 3, MSG_PEEK) = 3 "abc"`.
+  std::string describe(const Line& line, const Outcome& o) const {
+    std::string text = written_call(line) + " = ";
+    if (o.failed()) return text + "-1 " + errno_name(o.err);
+    const Call& call = *find_call(line.call);
+    if (call.attributes & kSignalSet) return text + signal_set_names(o.value);
+    if (call.attributes & kOptionResult) {
+      const OptionKind kind = option_kind(line.arguments[1].integer, line.arguments[2].integer);
+      return text + (kind == OptionKind::kInt || !o.has_data ? std::to_string(o.value)
+                                                             : describe_option(kind, o.data));
+    }
+    text += std::to_string(o.value);
+    if (call.attributes & kReceivesBytes) text += " " + quote_bytes(o.data);
+    if (call.attributes & kMessages) {
+      std::vector<std::string> quoted;
+      for (const auto& m : o.messages) quoted.push_back(quote_bytes(m, 24));
+      text += fmt::format(" [{}]", fmt::join(quoted, ", "));
+    }
+    if (o.address)
+      text += ((call.attributes & kAddressValue) ? " " : " from=") + o.address->describe();
+    if (o.msg_flags != 0) text += " flags=" + msg_flags_name(o.msg_flags);
+    if (call.attributes & kRevents) text += " revents=" + events_name(o.revents, "POLL");
+    if (call.attributes & kEvents) {
+      std::vector<std::string> shown;
+      for (const auto& [fd, events] : o.events)
+        shown.push_back(fmt::format("{}:{}", fd, events_name(events, "EPOLL")));
+      text += fmt::format(" events=[{}]", fmt::join(shown, ", "));
+    }
+    if (o.fds) text += fmt::format(" ({} fd(s) received)", o.fds);
+    return text;
   }
 
   // How an actor died, from /proc/PID/stat's exit_code field (52) while it is a zombie.
@@ -540,31 +436,29 @@ class Interpreter {
 
   bool run_line(std::size_t index) {
     const Line& line = script_.lines[index];
-    if (line.call == "...") return complete(index);
+    switch (line.kind) {
+      case LineKind::kCompletion:
+        return complete(index);
+      case LineKind::kAction:
+        return act(line);
+      case LineKind::kFork:
+      case LineKind::kThread:
+        return make_actor(line);
+      case LineKind::kCall:
+        break;
+    }
     ActorHandle& h = actors_[line.actor];
     if (h.dead)
       return mismatch(line, "the actor to be alive", fmt::format("actor {} is dead", line.actor));
-    if (actor_program_.empty())
-      h.channel.send("step", std::to_string(index));
-    else if (line.call == "fork")
-      h.channel.send("fork", line.fork_child);
-    else
-      h.channel.send("call", encode_request(script_, line, prefix_));
-    if (line.call == "fork") {
-      const auto o = await_outcome(line.actor, line);
-      if (!o || o->killed) return mismatch(line, "fork to succeed", "the actor did not fork");
-      actors_[line.fork_child].pid = static_cast<pid_t>(o->result.value);
-      return true;
-    }
+    h.channel.send("call", encode_request(script_, line, prefix_));
     if (line.expect.kind == Expectation::Kind::kBlocks) {
-      const long nr = syscall_number(line.syscall);
       const ProcessState s = poll_until(deadline_, [&] {
         pollfd pfd{h.channel.in_fd(), POLLIN, 0};
         const ProcessState st = read_process_state(h.pid);
         return std::pair{
-            st.blocked_in(nr) || ::poll(&pfd, 1, 0) > 0 || st.gone() || st.state == 'Z', st};
+            asleep_in(h, line) || ::poll(&pfd, 1, 0) > 0 || st.gone() || st.state == 'Z', st};
       });
-      if (s.blocked_in(nr)) {
+      if (asleep_in(h, line)) {
         pending_.insert(line.actor);
         return true;
       }
@@ -572,7 +466,7 @@ class Interpreter {
       return mismatch(
           line, fmt::format("the call blocks in {}", line.syscall),
           o ? (o->killed ? fmt::format("the actor was killed by {}", signal_name(o->signal))
-                         : o->described)
+                         : describe(line, *o))
             : s.describe());
     }
     const auto o = await_outcome(line.actor, line);
@@ -584,6 +478,100 @@ class Interpreter {
               "later with '{}: ... = RESULT'",
               line.call, line.actor, read_process_state(h.pid).describe(), line.actor));
     return check(line, line.expect, *o);
+  }
+
+  bool make_actor(const Line& line) {
+    ActorHandle& h = actors_[line.actor];
+    const bool thread = line.kind == LineKind::kThread;
+    h.channel.send(thread ? "thread" : "fork", line.new_actor);
+    const auto o = await_outcome(line.actor, line);
+    if (!o || o->killed || o->failed())
+      return mismatch(line, fmt::format("{} to succeed", thread ? "the thread" : "fork"),
+                      o && o->failed() ? errno_name(o->err) : "the actor did not answer");
+    ActorHandle& made = actors_[line.new_actor];
+    made.pid = static_cast<pid_t>(o->value);
+    made.tgid = thread ? h.tgid : made.pid;
+    return true;
+  }
+
+  // The environment acts on an actor.
+  bool act(const Line& line) {
+    ActorHandle& h = actors_[line.actor];
+    const Action& a = line.action;
+    switch (a.kind) {
+      case Action::Kind::kSignal: {
+        // A thread gets its signal itself (tgkill); a process, to whichever thread takes it.
+        const int sent =
+            h.pid == h.tgid ? ::kill(h.pid, a.signal) : ::tgkill(h.tgid, h.pid, a.signal);
+        if (sent != 0)
+          return mismatch(line,
+                          fmt::format("{} sent to actor {}", signal_name(a.signal), line.actor),
+                          fmt::format("kill: {}", errno_name(errno)));
+        // Wait until it has taken the signal: then the next line sees its effect.
+        poll_until(deadline_, [&] {
+          const bool taken = !signal_pending(h.pid, a.signal) ||
+                             read_process_state(h.tgid).gone() ||
+                             read_process_state(h.tgid).state == 'Z';
+          return std::pair{taken, taken};
+        });
+        if (a.signal == SIGKILL && !pending_.contains(line.actor)) {
+          h.dead = true;
+          death_signal(h.tgid);
+        }
+        return true;
+      }
+      case Action::Kind::kAs:
+        return act_in_actor(line, "as", fmt::format("{} {}", a.uid, a.gid),
+                            fmt::format("to run as uid {} gid {}", a.uid, a.gid));
+      case Action::Kind::kLimit:
+        return act_in_actor(line, "limit", fmt::format("{} {}", a.resource, a.limit),
+                            fmt::format("its limit set to {}", a.limit));
+      case Action::Kind::kUnshareNet:
+        return act_in_actor(line, "unshare", "", "a new network namespace");
+      case Action::Kind::kInject:
+        return inject(line, h);
+    }
+    return true;
+  }
+
+  // An action the actor takes on itself: it answers with a result, 0 or -1 with errno.
+  bool act_in_actor(const Line& line, const char* tag, const std::string& payload,
+                    const std::string& what) {
+    ActorHandle& h = actors_[line.actor];
+    h.channel.send(tag, payload);
+    const auto o = await_outcome(line.actor, line);
+    if (!o || o->killed || o->failed())
+      return mismatch(
+          line, what,
+          o && o->failed() ? fmt::format("-1 {}", errno_name(o->err)) : "the actor did not answer");
+    return true;
+  }
+
+  // strace attaches to the actor and fails its next `syscall` with the error, without the
+  // kernel ever running it; the actor goes on only once strace is attached.
+  bool inject(const Line& line, ActorHandle& h) {
+    const Action& a = line.action;
+    const std::string trace = Case::current().trace_path(line.actor).string();
+    const std::vector<std::string> argv = strace_command(
+        {.output = trace,
+         .inject = {fmt::format("inject={}:error={}:when=1", a.syscall, errno_name(a.error))},
+         .attach = h.pid,
+         .quiet = true});
+    try {
+      h.injector.emplace(spawn({.argv = argv, .untraced = true}));
+    } catch (const SpawnError& e) {
+      return mismatch(line, "strace to attach", e.what());
+    }
+    const pid_t tracer = h.injector->pid();
+    const bool attached = poll_until(deadline_, [&] {
+      const bool done = tracer_of(h.pid) == tracer || !h.injector->running() ||
+                        read_process_state(tracer).state == 'Z';
+      return std::pair{done, tracer_of(h.pid) == tracer};
+    });
+    if (!attached)
+      return mismatch(line, fmt::format("strace attached to actor {}", line.actor),
+                      fmt::format("it did not attach (command: {})", fmt::join(argv, " ")));
+    return true;
   }
 
   bool complete(std::size_t index) {
@@ -614,6 +602,7 @@ class Interpreter {
         return fmt::format("{} {}", e.value_given ? e.value : static_cast<long>(e.bytes.size()),
                            quote_bytes(e.bytes));
       case Expectation::Kind::kValue:
+      case Expectation::Kind::kStruct:
         return e.text.empty() ? std::to_string(e.value) : e.text;
       case Expectation::Kind::kBlocks:
         return "blocks";
@@ -631,7 +620,6 @@ class Interpreter {
                            bool compare_length) {
     if (compare_length && actual.length() != expected.length()) return false;
     if (actual.length() == 0 || expected.length() == 0) return actual.length() == expected.length();
-
     if (actual.family() != expected.family() || actual.is_abstract() != expected.is_abstract())
       return false;
     if (actual.is_abstract() || actual.is_unnamed() || expected.is_unnamed())
@@ -643,8 +631,12 @@ class Interpreter {
     return path(actual) == path(expected);
   }
 
+  // The value an actor-valued field means: pid=server is the server's pid.
+  long field_value(const Field& f) {
+    return f.actor.empty() ? f.value : static_cast<long>(actors_[f.actor].tgid);
+  }
+
   bool check(const Line& line, const Expectation& e, const Outcome& o) {
-    const CallResult& r = o.result;
     const std::string expected = expected_text(e);
     if (o.killed) {
       if (e.kind == Expectation::Kind::kKilled && o.signal == e.signal) return true;
@@ -652,86 +644,137 @@ class Interpreter {
           line, expected,
           fmt::format("the actor was killed by {}", o.signal ? signal_name(o.signal) : "an exit"));
     }
-    const std::string actual = o.described;
+    const std::string actual = describe(line, o);
     switch (e.kind) {
       case Expectation::Kind::kKilled:
         return mismatch(line, expected, actual + " (the actor was not killed)");
       case Expectation::Kind::kBlocks:
         return mismatch(line, expected, actual);
       case Expectation::Kind::kSucceeds:
-        if (r.failed()) return mismatch(line, expected, actual);
+        if (o.failed()) return mismatch(line, expected, actual);
         break;
       case Expectation::Kind::kErrno:
-        if (!r.failed() || std::find(e.errnos.begin(), e.errnos.end(), r.err) == e.errnos.end())
+        if (!o.failed() || std::find(e.errnos.begin(), e.errnos.end(), o.err) == e.errnos.end())
           return mismatch(line, expected, actual);
         return true;
       case Expectation::Kind::kValue:
         if (e.signal_set) {
-          if (r.failed() || r.value != *e.signal_set)
-            return mismatch(line, expected, actual + " (pending: " + r.data + ")");
+          if (o.failed() || o.value != *e.signal_set) return mismatch(line, expected, actual);
           return true;
         }
-        if (r.failed() || r.value != e.value) return mismatch(line, expected, actual);
+        if (o.failed() || o.value != e.value) return mismatch(line, expected, actual);
         break;
+      case Expectation::Kind::kStruct: {
+        if (o.failed()) return mismatch(line, expected, actual);
+        const OptionKind kind = option_kind(line.arguments[1].integer, line.arguments[2].integer);
+        const auto values = decode_option(kind, o.data);
+        const auto& names = option_fields(kind);
+        for (const auto& f : e.fields) {
+          const auto at = std::find(names.begin(), names.end(), f.name) - names.begin();
+          if (values.at(static_cast<std::size_t>(at)) != field_value(f))
+            return mismatch(line, fmt::format("{} ({}={})", expected, f.name, field_value(f)),
+                            actual);
+        }
+        return true;
+      }
       case Expectation::Kind::kBytes: {
         const long want = e.value_given ? e.value : static_cast<long>(e.bytes.size());
-        if (r.failed() || r.value != want || r.data != e.bytes)
+        if (o.failed() || o.value != want || o.data != e.bytes)
           return mismatch(line, expected, actual);
         break;
       }
     }
-    // Attributes.
-    if (e.msg_flags && r.msg_flags != *e.msg_flags)
-      return mismatch(line, fmt::format("msg_flags={}", msg_flags_name(*e.msg_flags)), actual);
-    if (e.address && !(r.address && same_address(*r.address, *e.address, e.address_length_written)))
+    return check_attributes(line, e, o, actual);
+  }
+
+  bool check_attributes(const Line& line, const Expectation& e, const Outcome& o,
+                        const std::string& actual) {
+    const unsigned attributes = find_call(line.call)->attributes;
+    if (e.messages && o.messages != *e.messages) {
+      std::vector<std::string> quoted;
+      for (const auto& m : *e.messages) quoted.push_back(quote_bytes(m, 24));
+      return mismatch(line, fmt::format("{} [{}]", e.value, fmt::join(quoted, ", ")), actual);
+    }
+    if (e.msg_flags && o.msg_flags != *e.msg_flags)
+      return mismatch(line, fmt::format("flags={}", msg_flags_name(*e.msg_flags)), actual);
+    if (e.address && !(o.address && same_address(*o.address, *e.address, e.address_length_written)))
       return mismatch(
           line, fmt::format("address {} (addrlen {})", e.address->describe(), e.address->length()),
-          fmt::format("{} (addrlen {})", actual, r.address ? r.address->length() : 0));
+          fmt::format("{} (addrlen {})", actual, o.address ? o.address->length() : 0));
     // AF_UNIX poll reports POLLRDNORM/POLLWRNORM beside POLLIN/POLLOUT; scripts name the latter.
     constexpr int kNormBits = POLLRDNORM | POLLWRNORM | POLLWRBAND;
-    if (e.revents && (r.revents & ~kNormBits) != (*e.revents & ~kNormBits))
-      return mismatch(
-          line, fmt::format("revents={}", poll_events_name(*e.revents)),
-          fmt::format("{} revents={}", actual, poll_events_name(r.revents & ~kNormBits)));
-    if (r.fds.size() != e.bind_rights.size() && line.call == "recvmsg")
+    if (e.revents && (o.revents & ~kNormBits) != (*e.revents & ~kNormBits))
+      return mismatch(line, fmt::format("revents={}", events_name(*e.revents, "POLL")), actual);
+    if (e.events && o.events != *e.events) {
+      std::vector<std::string> shown;
+      for (const auto& [fd, events] : *e.events)
+        shown.push_back(fmt::format("{}:{}", fd, events_name(events, "EPOLL")));
+      return mismatch(line, fmt::format("events=[{}]", fmt::join(shown, ", ")), actual);
+    }
+    if ((attributes & kReceivesFds) && o.fds != e.bind_rights.size())
       return mismatch(line, fmt::format("{} fd(s) received with SCM_RIGHTS", e.bind_rights.size()),
-                      fmt::format("{} ({} received)", actual, r.fds.size()));
-    if (r.credentials && !e.expect_credentials)
+                      actual);
+    if (o.credentials && !e.expect_credentials)
       return mismatch(line, "no SCM_CREDENTIALS",
                       fmt::format("{} with SCM_CREDENTIALS(pid={}, uid={}, gid={})", actual,
-                                  r.credentials->pid, r.credentials->uid, r.credentials->gid));
+                                  o.credentials->pid, o.credentials->uid, o.credentials->gid));
     if (e.expect_credentials) {
-      if (!r.credentials)
+      if (!o.credentials)
         return mismatch(line, "SCM_CREDENTIALS received", actual + " (no credentials)");
-      const pid_t want_pid = actors_[e.credentials_pid_actor].pid;
-      if (!e.credentials_pid_actor.empty() && r.credentials->pid != want_pid)
+      const pid_t want_pid = actors_[e.credentials_pid_actor].tgid;
+      if (!e.credentials_pid_actor.empty() && o.credentials->pid != want_pid)
         return mismatch(line,
                         fmt::format("credentials pid={} ({})", want_pid, e.credentials_pid_actor),
-                        fmt::format("{} pid={}", actual, r.credentials->pid));
-      if ((e.credentials_uid && static_cast<long>(r.credentials->uid) != *e.credentials_uid) ||
-          (e.credentials_gid && static_cast<long>(r.credentials->gid) != *e.credentials_gid))
+                        fmt::format("{} pid={}", actual, o.credentials->pid));
+      if ((e.credentials_uid && static_cast<long>(o.credentials->uid) != *e.credentials_uid) ||
+          (e.credentials_gid && static_cast<long>(o.credentials->gid) != *e.credentials_gid))
         return mismatch(
             line, "credentials uid/gid as written",
-            fmt::format("{} uid={} gid={}", actual, r.credentials->uid, r.credentials->gid));
+            fmt::format("{} uid={} gid={}", actual, o.credentials->uid, o.credentials->gid));
     }
     return true;
   }
 
-  void stop_actors() {
+  // Tells every actor the case is over and waits a moment for each to end; an actor still
+  // running then (one blocked in a call) is killed. An actor that ended with a status other
+  // than 0 fails the case: under memcheck, status 97 is a memory error it found. Forked
+  // actors come back to this process, a child subreaper.
+  bool stop_actors(bool passed) {
+    std::map<pid_t, std::string> names;
     for (auto& [name, h] : actors_) {
-      if (h.dead || h.pid <= 0) continue;
+      if (h.dead || h.pid <= 0 || h.pid != h.tgid) continue;  // a thread ends with its process
+      names[h.pid] = name;
       try {
         h.channel.send("end");
-      } catch (...) {
+      } catch (...) {  // the actor is gone already: nothing to tell it
       }
     }
     for (auto& [name, h] : actors_) h.channel.close();
-    // Actors end on "end" or on their channel closing; any that does not (blocked in a
-    // call) is killed. Forked actors come back to this process (a child subreaper).
+    // After a failure an actor may be in a call that never returns, and a call left blocked
+    // at the end of a passing script never will: such actors could not read "end".
     for (auto& [name, h] : actors_)
-      if (h.pid > 0) ::kill(h.pid, SIGKILL);
+      if (h.tgid > 0 && (!passed || pending_.contains(name))) ::kill(h.tgid, SIGKILL);
+    std::map<pid_t, int> statuses;
+    poll_until(Clock::now() + std::chrono::seconds(2), [&] {
+      int status = 0;
+      pid_t pid;
+      while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) statuses[pid] = status;
+      return std::pair{pid < 0, 0};  // ECHILD: every child is reaped
+    });
+    for (auto& [name, h] : actors_)
+      if (h.tgid > 0 && !statuses.contains(h.tgid)) ::kill(h.tgid, SIGKILL);
+    for (auto& [name, h] : actors_) h.injector.reset();  // strace ends with its tracee
     while (::waitpid(-1, nullptr, 0) > 0 || errno == EINTR) {
     }
+    for (const auto& [pid, status] : statuses) {
+      const ExitStatus how = ExitStatus::from_wait_status(status);
+      if (!names.contains(pid) || how.success() || !how.exited) continue;
+      out_ << fmt::format(
+          "{}: actor {} {} after the case ended{}\n", script_.path, names[pid], how.describe(),
+          how.code == 97 ? " (under memcheck: a memory error, reported above)" : "");
+      passed = false;
+    }
+    return passed;
   }
 
   const Script& script_;
@@ -739,9 +782,7 @@ class Interpreter {
   std::string prefix_;
   Clock::time_point deadline_;
   std::map<std::string, ActorHandle> actors_;
-  std::map<std::string, Channel> peer_sides_;
   std::set<std::string> pending_;  // actors whose call was seen blocked and is not yet completed
-  std::string actor_program_;      // SOCKSPEC_ACTOR: actors run this program (empty: C++ actors)
 };
 
 }  // namespace

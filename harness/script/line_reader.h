@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "script/parser.h"
+#include "script/script.h"
 
 namespace sockspec::script {
 

@@ -1,73 +1,61 @@
 #include "script/parser.h"
 
+#include <signal.h>
+#include <sys/resource.h>
+
 #include <fstream>
 #include <map>
+#include <regex>
 #include <set>
 #include <sstream>
 
 #include <fmt/format.h>
 
+#include "script/calls.h"
 #include "script/constants.h"
 #include "script/line_reader.h"
+#include "script/options.h"
 
 namespace sockspec::script {
 
 namespace {
 
-// What each call takes: v = fd variable, i = integer or constants, b = bytes,
-// a = address; `results` is how many fds it can bind; `blocks` whether `= ...` applies.
-struct Signature {
-  std::string_view params;
-  int results = 0;
-  bool can_block = false;
-  std::string_view syscall;              // the x86-64 syscall libc makes, for "blocked in ..."
-  std::size_t required = params.size();  // the parameters after these are optional
+// The resources `limit` knows, by name.
+const std::map<std::string, int, std::less<>> kResources = {
+    {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+    {"RLIMIT_NPROC", RLIMIT_NPROC},
+    {"RLIMIT_FSIZE", RLIMIT_FSIZE},
 };
 
-const std::map<std::string, Signature, std::less<>>& signatures() {
-  static const std::map<std::string, Signature, std::less<>> table{
-      {"socket", {"iii", 1, false, "socket"}},
-      {"socketpair", {"iii", 2, false, "socketpair"}},
-      {"bind", {"va", 0, false, "bind"}},
-      {"listen", {"vi", 0, false, "listen"}},
-      {"accept", {"v", 1, true, "accept"}},
-      {"accept4", {"vi", 1, true, "accept4"}},
-      {"connect", {"va", 0, true, "connect"}},
-      {"send", {"vbi", 0, true, "sendto"}},
-      {"sendto", {"vbia", 0, true, "sendto"}},
-      {"sendmsg", {"vbirr", 0, true, "sendmsg", 3}},  // [, SCM_RIGHTS(...)] [, SCM_CREDENTIALS]
-      {"recv", {"vii", 0, true, "recvfrom"}},
-      {"recvfrom", {"vii", 0, true, "recvfrom"}},
-      {"recvmsg", {"viii", 0, true, "recvmsg", 3}},  // [, control buffer bytes]
-      {"read", {"vi", 0, true, "read"}},
-      {"write", {"vb", 0, true, "write"}},
-      {"shutdown", {"vi", 0, false, "shutdown"}},
-      {"close", {"v", 0, false, "close"}},
-      {"getsockname", {"v", 0, false, "getsockname"}},
-      {"getpeername", {"v", 0, false, "getpeername"}},
-      {"getsockopt", {"vii", 0, false, "getsockopt"}},
-      {"setsockopt", {"viii", 0, false, "setsockopt"}},
-      {"fcntl", {"vii", 0, false, "fcntl", 2}},  // [, arg]
-      {"ioctl", {"vi", 0, false, "ioctl"}},
-      {"poll", {"vii", 0, true, "poll"}},
-      {"signal", {"ii", 0, false, "rt_sigaction"}},
-      {"sigprocmask", {"ii", 0, false, "rt_sigprocmask"}},
-      {"sigpending", {"", 0, false, "rt_sigpending"}},
-  };
-  return table;
+std::string unknown_call(const std::string& name) {
+  const std::string near = nearest_call(name);
+  return fmt::format("unknown call '{}'{}; cases/LANGUAGE.md lists the calls", name,
+                     near.empty() ? "" : fmt::format(" (did you mean {}?)", near));
 }
 
-std::string call_names() {
-  std::string names;
-  for (const auto& [name, sig] : signatures()) names += (names.empty() ? "" : ", ") + name;
-  return names;
+std::string unknown_errno(const std::string& name) {
+  const std::string near = nearest_errno(name);
+  return fmt::format("unknown errno '{}'{}", name,
+                     near.empty() ? "" : fmt::format("; did you mean {}?", near));
+}
+
+std::vector<std::string> comma_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    if (!item.empty()) items.push_back(item);
+  }
+  return items;
 }
 
 class Parser {
  public:
   Parser(std::string path, Script& script) : path_(std::move(path)), script_(script) {}
 
-  void header_comment(std::string_view comment, bool first) {
+  // A header comment line (`comment` starts with '#'), at `number`.
+  void header_comment(int number, std::string_view comment, bool first) {
     std::string_view text = comment.substr(1);
     while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
     auto value_of = [&](std::string_view key) -> std::optional<std::string> {
@@ -82,13 +70,21 @@ class Parser {
       script_.source = *source;
     } else if (auto note = value_of("Linux:")) {
       script_.linux_note = *note;
-    } else if (auto required = value_of("REQUIRES:")) {
-      std::stringstream features(*required);
-      for (std::string f; std::getline(features, f, ',');) {
-        f.erase(0, f.find_first_not_of(' '));
-        f.erase(f.find_last_not_of(' ') + 1);
-        if (!f.empty()) script_.requires_features.push_back(f);
+    } else if (auto rows = value_of("Catalogue:")) {
+      static const std::regex id("[A-Z]{2}-[0-9]{2}");
+      for (const auto& row : comma_list(*rows)) {
+        if (!std::regex_match(row, id))
+          throw ScriptError(fmt::format(
+              "{}:{}:1: error: '{}' is not a catalogue row; rows are written like AR-07 "
+              "(../shared/catalogue/COVERAGE.md)",
+              path_, number, row));
+        script_.catalogue.push_back(row);
       }
+    } else if (auto others = value_of("See also:")) {
+      for (const auto& other : comma_list(*others)) script_.see_also.push_back(other);
+    } else if (auto required = value_of("REQUIRES:")) {
+      for (const auto& feature : comma_list(*required))
+        script_.requires_features.push_back(feature);
     }
   }
 
@@ -111,69 +107,49 @@ class Parser {
     if (r.at_end()) return;
 
     Line line;
-    std::size_t blocked_index = 0;
     line.at = r.here();
     line.source = std::string(code);
     while (!line.source.empty() && line.source.back() == ' ') line.source.pop_back();
     line.actor = r.identifier("an actor name at the start of the line (\"server: ...\")");
     r.expect(":", "after the actor name");
     note_actor(line.actor);
+    if (const auto dead = killed_at_.find(line.actor); dead != killed_at_.end())
+      r.fail(line.at.column, fmt::format("actor {} was killed at line {}; it makes no more calls",
+                                         line.actor, dead->second));
 
     if (r.accept("...")) {
-      line.call = "...";
-      if (!pending_.contains(line.actor))
-        r.fail(line.at.column,
-               fmt::format("'{}: ...' completes a blocked call, but {} has no call that was "
-                           "expected to block (\"= ...\")",
-                           line.actor, line.actor));
-      r.expect("=", "after '...': what the blocked call returns");
-      blocked_index = pending_[line.actor];
-      const Line& blocked = script_.lines[blocked_index];
-      line.expect = expectation(r, blocked.call, line.actor, /*completing=*/true);
-      if (!r.at_end()) r.fail("unexpected text after the line; a comment starts with '#'");
-      bind_results_of_completion(blocked, line);
-      pending_.erase(line.actor);
+      completion(r, line);
+    } else if (r.accept("<-")) {
+      signal_action(r, line);
     } else {
-      int call_column = r.column();
-      std::string first = r.identifier("a call, 'fork', or '...'");
-      if (first == "fork") {
-        line.call = "fork";
-        line.fork_child = r.identifier("the name of the child actor after 'fork'");
-        if (actors_seen_.contains(line.fork_child))
-          r.fail(fmt::format("actor '{}' already exists; fork makes a new actor", line.fork_child));
-        note_actor(line.fork_child);
-        script_.forked_actors.push_back(line.fork_child);
-        variables_[line.fork_child] = variables_[line.actor];
-      } else {
-        std::vector<std::string> results;
-        while (r.peek() == ',' || r.peek() == '=') {
-          results.push_back(first);
-          if (r.accept("=")) {
-            call_column = r.column();
-            first = r.identifier("a call after '='");
-            break;
-          }
-          r.expect(",", "between variables");
-          first = r.identifier("a variable name");
-        }
-        line.call = first;
-        line.results = results;
-        call_rest(r, line, call_column);
-      }
-      if (!r.at_end()) r.fail("unexpected text after the line; a comment starts with '#'");
+      const int column = r.column();
+      const std::string first = r.identifier("a call, 'fork', 'thread', an action, or '...'");
+      if (r.peek() != '(' && r.peek() != ',' && r.peek() != '=')
+        word_line(r, line, first, column);
+      else
+        call_line(r, line, first, column);
     }
-    if (pending_.contains(line.actor) && line.call != "...")
+    if (!r.at_end()) r.fail("unexpected text after the line; a comment starts with '#'");
+    const bool may_run_while_blocked =
+        line.kind == LineKind::kCompletion ||
+        (line.kind == LineKind::kAction && line.action.kind == Action::Kind::kSignal);
+    if (pending_.contains(line.actor) && !may_run_while_blocked)
       r.fail(line.at.column,
              fmt::format("{} is still blocked in the call of line {}; complete it first with "
-                         "'{}: ... = RESULT'",
-                         line.actor, script_.lines[pending_[line.actor]].at.line, line.actor));
-    if (const auto sig = signatures().find(line.call); sig != signatures().end())
-      line.syscall = sig->second.syscall;
-    if (line.call == "...") {
-      line.blocked = blocked_index;
-      script_.lines[blocked_index].completion = script_.lines.size();
+                         "'{}: ... = RESULT' (only a signal may reach it meanwhile: '{}: <- SIG')",
+                         line.actor, script_.lines[pending_[line.actor]].at.line, line.actor,
+                         line.actor));
+    if (line.kind == LineKind::kCompletion) {
+      line.blocked = pending_[line.actor];
+      script_.lines[line.blocked].completion = script_.lines.size();
+      pending_.erase(line.actor);
     }
     if (line.expect.kind == Expectation::Kind::kBlocks) pending_[line.actor] = script_.lines.size();
+    if (line.kind == LineKind::kAction && line.action.kind == Action::Kind::kSignal &&
+        line.action.signal == SIGKILL && !pending_.contains(line.actor))
+      killed_at_[line.actor] = number;
+    if (line.kind == LineKind::kCompletion && line.expect.kind == Expectation::Kind::kKilled)
+      killed_at_[line.actor] = number;
     script_.lines.push_back(std::move(line));
   }
 
@@ -190,41 +166,163 @@ class Parser {
     if (actors_seen_.insert(actor).second) script_.actors.push_back(actor);
   }
 
-  void call_rest(LineReader& r, Line& line, int call_column) {
-    const auto sig = signatures().find(line.call);
-    if (sig == signatures().end())
-      r.fail(call_column,
-             fmt::format("unknown call '{}'; the calls are {}", line.call, call_names()));
-    if (line.results.size() > static_cast<std::size_t>(sig->second.results))
-      r.fail(line.at.column, sig->second.results == 0
-                                 ? fmt::format("{} returns no fd to bind to a variable", line.call)
-                                 : fmt::format("{} returns {} fd(s), not {}", line.call,
-                                               sig->second.results, line.results.size()));
-    r.expect("(", fmt::format("after '{}'", line.call));
-    const std::string_view params = sig->second.params;
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      if (r.peek() == ')') {
-        if (i >= sig->second.required) break;
-        r.fail(fmt::format("{} takes {} arguments; this one has {}", line.call,
-                           sig->second.required, i));
-      }
-      if (i > 0) r.expect(",", "between arguments");
-      line.arguments.push_back(argument(r, params[i], line));
-    }
-    if (!r.accept(")"))
-      r.fail(fmt::format("expected ')': {} takes {} arguments", line.call, params.size()));
-    for (const auto& name : line.results) variables_[line.actor].insert(name);
-    if (r.accept("=")) line.expect = expectation(r, line.call, line.actor, false);
-    if (line.expect.kind == Expectation::Kind::kBlocks && !sig->second.can_block)
-      r.fail(line.expect.at.column,
-             fmt::format("{} does not block; '= ...' cannot apply", line.call));
+  bool requires_feature(std::string_view feature) const {
+    const auto& f = script_.requires_features;
+    return std::find(f.begin(), f.end(), feature) != f.end();
+  }
+
+  // `ACTOR: ... = EXPECTED`: the call ACTOR is blocked in returns.
+  void completion(LineReader& r, Line& line) {
+    line.kind = LineKind::kCompletion;
+    if (!pending_.contains(line.actor))
+      r.fail(line.at.column,
+             fmt::format("'{}: ...' completes a blocked call, but {} has no call that was "
+                         "expected to block (\"= ...\")",
+                         line.actor, line.actor));
+    r.expect("=", "after '...': what the blocked call returns");
+    const Line& blocked = script_.lines[pending_[line.actor]];
+    line.expect = expectation(r, blocked, /*completing=*/true);
+    for (const auto& name : blocked.results) variables_[line.actor].insert(name);
     for (const auto& name : line.expect.bind_rights) variables_[line.actor].insert(name);
   }
 
-  void bind_results_of_completion(const Line& blocked, const Line& completion) {
-    for (const auto& name : blocked.results) variables_[completion.actor].insert(name);
-    for (const auto& name : completion.expect.bind_rights)
-      variables_[completion.actor].insert(name);
+  // `ACTOR: <- SIGNAL`: the environment sends ACTOR a signal.
+  void signal_action(LineReader& r, Line& line) {
+    line.kind = LineKind::kAction;
+    line.action.kind = Action::Kind::kSignal;
+    const int column = r.column();
+    const std::string name = r.identifier("a signal name after '<-' (\"<- SIGUSR1\")");
+    const auto sig = signal_value(name);
+    if (!sig) r.fail(column, fmt::format("unknown signal '{}'", name));
+    line.action.signal = *sig;
+  }
+
+  // A line that starts with a word, not a call: fork, thread, and the environment's actions.
+  void word_line(LineReader& r, Line& line, const std::string& word, int column) {
+    if (word == "fork" || word == "thread") {
+      line.kind = word == "fork" ? LineKind::kFork : LineKind::kThread;
+      line.new_actor = r.identifier(fmt::format("the name of the new actor after '{}'", word));
+      if (actors_seen_.contains(line.new_actor))
+        r.fail(
+            fmt::format("actor '{}' already exists; {} makes a new actor", line.new_actor, word));
+      note_actor(line.new_actor);
+      script_.forked_actors.push_back(line.new_actor);
+      if (line.kind == LineKind::kThread) script_.thread_actors.push_back(line.new_actor);
+      variables_[line.new_actor] = variables_[line.actor];
+      return;
+    }
+    line.kind = LineKind::kAction;
+    Action& a = line.action;
+    if (word == "as") {
+      a.kind = Action::Kind::kAs;
+      if (!requires_feature("root"))
+        r.fail(column,
+               "'as' changes the actor's user, which needs root: add '# REQUIRES: root' "
+               "to the header");
+      if (r.accept("nobody")) {
+        a.uid = a.gid = 65534;
+        return;
+      }
+      r.expect("uid=", "after 'as' (\"as uid=65534 gid=65534\", or \"as nobody\")");
+      a.uid = r.integer();
+      r.expect("gid=", "after the uid");
+      a.gid = r.integer();
+    } else if (word == "limit") {
+      a.kind = Action::Kind::kLimit;
+      const int at = r.column();
+      const std::string name = r.identifier("a resource such as RLIMIT_NOFILE");
+      const auto resource = kResources.find(name);
+      if (resource == kResources.end())
+        r.fail(at, fmt::format("unknown resource '{}'; limit knows RLIMIT_NOFILE, RLIMIT_NPROC "
+                               "and RLIMIT_FSIZE",
+                               name));
+      a.resource = resource->second;
+      a.limit = r.integer();
+    } else if (word == "unshare") {
+      a.kind = Action::Kind::kUnshareNet;
+      r.expect("net", "after 'unshare' (a new network namespace: \"unshare net\")");
+      if (!requires_feature("netns"))
+        r.fail(column,
+               "'unshare net' needs a new network namespace: add '# REQUIRES: netns' to "
+               "the header");
+    } else if (word == "inject") {
+      a.kind = Action::Kind::kInject;
+      if (!requires_feature("strace"))
+        r.fail(column,
+               "'inject' runs strace on the actor: add '# REQUIRES: strace' to the "
+               "header");
+      const int at = r.column();
+      const std::string name = r.identifier("an errno name (\"inject ENOMEM into sendto\")");
+      const auto err = errno_value(name);
+      if (!err) r.fail(at, unknown_errno(name));
+      a.error = *err;
+      r.expect("into", "after the errno (\"inject ENOMEM into sendto\")");
+      const int call_at = r.column();
+      const std::string call = r.identifier("the call the fault goes into");
+      const Call* c = find_call(call);
+      if (!c) r.fail(call_at, unknown_call(call));
+      a.syscall = std::string(c->syscall.substr(0, c->syscall.find('|')));
+      if (a.syscall == "read" || a.syscall == "write")
+        r.fail(call_at, fmt::format("the actor talks to the interpreter with read() and write(), "
+                                    "so a fault cannot go into {}",
+                                    call));
+    } else {
+      r.fail(column, fmt::format("'{}' is neither a call (which needs '(') nor an action; the "
+                                 "actions are <- SIGNAL, as, limit, unshare net, inject, fork "
+                                 "and thread",
+                                 word));
+    }
+  }
+
+  // `ACTOR: [VAR [, VAR] =] CALL(ARGS) [= EXPECTED]`
+  void call_line(LineReader& r, Line& line, std::string first, int call_column) {
+    std::vector<std::string> results;
+    while (r.peek() == ',' || r.peek() == '=') {
+      results.push_back(first);
+      if (r.accept("=")) {
+        call_column = r.column();
+        first = r.identifier("a call after '='");
+        break;
+      }
+      r.expect(",", "between variables");
+      first = r.identifier("a variable name");
+    }
+    line.call = first;
+    line.results = results;
+    const Call* call = find_call(line.call);
+    if (!call) r.fail(call_column, unknown_call(line.call));
+    line.syscall = std::string(call->syscall);
+    if (line.results.size() > static_cast<std::size_t>(call->binds))
+      r.fail(line.at.column, call->binds == 0
+                                 ? fmt::format("{} returns no fd to bind to a variable", line.call)
+                                 : fmt::format("{} returns {} fd(s), not {}", line.call,
+                                               call->binds, line.results.size()));
+    r.expect("(", fmt::format("after '{}'", line.call));
+    const std::string_view params = call->params;
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      if (r.peek() == ')') {
+        if (i >= call->required) break;
+        r.fail(fmt::format("{} takes {} arguments; this one has {}: {}", line.call, call->required,
+                           i, call->signature));
+      }
+      if (i > 0) r.expect(",", "between arguments");
+      const auto kind = static_cast<Param>(params[i]);
+      line.arguments.push_back(argument(r, kind, line));
+      // Control items (SCM_RIGHTS, SCM_CREDENTIALS) may come more than once, at the end.
+      while (kind == Param::kControl && r.peek() == ',') {
+        r.expect(",", "between arguments");
+        line.arguments.push_back(argument(r, kind, line));
+      }
+    }
+    if (!r.accept(")"))
+      r.fail(fmt::format("expected ')': {} takes {} arguments: {}", line.call, params.size(),
+                         call->signature));
+    for (const auto& name : line.results) variables_[line.actor].insert(name);
+    if (r.accept("=")) line.expect = expectation(r, line, /*completing=*/false);
+    if (line.expect.kind == Expectation::Kind::kBlocks && !call->can_block)
+      r.fail(line.expect.at.column,
+             fmt::format("{} does not block; '= ...' cannot apply", line.call));
+    for (const auto& name : line.expect.bind_rights) variables_[line.actor].insert(name);
   }
 
   // Bytes: "string", or "string" * N for N copies of it.
@@ -251,19 +349,13 @@ class Parser {
         written += (written.empty() ? "" : "|") + std::to_string(v);
       } else if (r.at_identifier()) {
         const std::string name = r.identifier("a constant");
-        long v = 0;
-        if (name == "SIG_IGN")
-          v = 1;
-        else if (name == "SIG_DFL")
-          v = 0;
-        else if (auto c = constant_value(name))
-          v = *c;
-        else {
+        const auto v = constant_value(name);
+        if (!v) {
           const std::string near = nearest_constant(name);
           r.fail(column, fmt::format("unknown constant '{}'{}", name,
                                      near.empty() ? "" : fmt::format("; did you mean {}?", near)));
         }
-        value |= v;
+        value |= *v;
         written += (written.empty() ? "" : "|") + name;
       } else {
         r.fail("expected a number or a constant such as MSG_DONTWAIT");
@@ -307,35 +399,73 @@ class Parser {
     return address.with_length(static_cast<socklen_t>(length));
   }
 
-  Argument argument(LineReader& r, char kind, const Line& line) {
+  std::string defined_variable(LineReader& r, const Line& line, std::string_view what) {
+    const int column = r.column();
+    if (!r.at_identifier()) r.fail(fmt::format("expected {} as argument of {}", what, line.call));
+    const std::string name = r.identifier(what);
+    if (!variables_[line.actor].contains(name))
+      r.fail(column,
+             fmt::format(
+                 "undefined variable '{}' in actor {}; bind it first (\"{}: {} = socket(...)\")",
+                 name, line.actor, line.actor, name));
+    return name;
+  }
+
+  // `{name=value ...}` for a struct option's fields; `pid=` may name an actor.
+  std::vector<Field> struct_fields(LineReader& r, OptionKind kind, bool allow_actor) {
+    const auto& names = option_fields(kind);
+    std::vector<Field> fields;
+    r.expect("{", "before the fields of the struct");
+    while (!r.accept("}")) {
+      if (r.at_end()) r.fail("expected '}' after the fields of the struct");
+      const int column = r.column();
+      Field f;
+      f.name = r.identifier("a field name");
+      if (std::find(names.begin(), names.end(), f.name) == names.end())
+        r.fail(column, fmt::format("the struct has no field '{}'; its fields are {}", f.name,
+                                   fmt::join(names, ", ")));
+      r.expect("=", "after the field name");
+      if (allow_actor && f.name == "pid" && r.at_identifier()) {
+        f.actor = r.identifier("the actor whose pid it is");
+        if (!actors_seen_.contains(f.actor))
+          r.fail(column, fmt::format("pid={} names no actor", f.actor));
+      } else {
+        std::string written;
+        f.value = constant_expression(r, written);
+      }
+      fields.push_back(std::move(f));
+      r.accept(",");
+    }
+    return fields;
+  }
+
+  Argument argument(LineReader& r, Param kind, const Line& line) {
     Argument a;
     a.at = r.here();
     switch (kind) {
-      case 'v': {
+      case Param::kFd:
         a.kind = Argument::Kind::kVariable;
-        if (!r.at_identifier())
-          r.fail(fmt::format("expected an fd variable as argument of {}", line.call));
-        a.variable = r.identifier("an fd variable");
-        if (!variables_[line.actor].contains(a.variable))
-          r.fail(
-              a.at.column,
-              fmt::format(
-                  "undefined variable '{}' in actor {}; bind it first (\"{}: {} = socket(...)\")",
-                  a.variable, line.actor, line.actor, a.variable));
+        a.variable = defined_variable(r, line, "an fd variable");
         return a;
-      }
-      case 'i':
+      case Param::kInt:
         a.kind = Argument::Kind::kInteger;
         a.integer = constant_expression(r, a.text);
         return a;
-      case 'b': {
+      case Param::kBytes:
         a.kind = Argument::Kind::kBytes;
         if (!r.at_string())
           r.fail(fmt::format("expected bytes (a \"string\") as argument of {}", line.call));
         a.bytes = bytes_literal(r);
         return a;
-      }
-      case 'a': {
+      case Param::kPath:
+        a.kind = Argument::Kind::kPath;
+        if (!r.at_string())
+          r.fail(fmt::format("expected a path (a \"string\") as argument of {}", line.call));
+        a.bytes = r.string_literal();
+        if (a.bytes.find('\0') != std::string::npos)
+          r.fail(a.at.column, "a path cannot hold a NUL byte");
+        return a;
+      case Param::kAddress: {
         a.kind = Argument::Kind::kAddress;
         if (r.at_identifier()) {
           const int column = r.column();
@@ -352,17 +482,12 @@ class Parser {
         if (!a.address) r.fail("expected an address: \"path\", @\"abstract\" or unnamed");
         return a;
       }
-      case 'r': {
+      case Param::kControl:
         if (r.accept("SCM_RIGHTS")) {
           a.kind = Argument::Kind::kRights;
           r.expect("(", "after SCM_RIGHTS");
-          do {
-            const int column = r.column();
-            const std::string v = r.identifier("an fd variable to send");
-            if (!variables_[line.actor].contains(v))
-              r.fail(column, fmt::format("undefined variable '{}' in actor {}", v, line.actor));
-            a.rights.push_back(v);
-          } while (r.accept(","));
+          do a.rights.push_back(defined_variable(r, line, "an fd variable to send"));
+          while (r.accept(","));
           r.expect(")", "after the fds of SCM_RIGHTS");
           return a;
         }
@@ -371,17 +496,73 @@ class Parser {
           return a;
         }
         r.fail("expected SCM_RIGHTS(fd, ...) or SCM_CREDENTIALS");
+      case Param::kOptionValue: {
+        a.kind = Argument::Kind::kOptionValue;
+        const OptionKind option =
+            option_kind(line.arguments.at(1).integer, line.arguments.at(2).integer);
+        if (r.at_string()) {  // raw bytes: any length, for the optlen rules
+          a.bytes = bytes_literal(r);
+          a.text = fmt::format("\"{}\"", a.bytes);
+        } else if (r.peek() == '{') {
+          if (option == OptionKind::kInt)
+            r.fail(fmt::format("{} takes a number, not a struct", line.arguments.at(2).text));
+          std::vector<long> values(option_fields(option).size());
+          const auto fields = struct_fields(r, option, /*allow_actor=*/false);
+          for (const auto& f : fields) {
+            const auto& names = option_fields(option);
+            values[static_cast<std::size_t>(std::find(names.begin(), names.end(), f.name) -
+                                            names.begin())] = f.value;
+          }
+          a.bytes = encode_option(option, values);
+          a.text = describe_option(option, a.bytes);
+        } else {
+          if (option != OptionKind::kInt)
+            r.fail(fmt::format("{} takes {{{} ...}}: a struct", line.arguments.at(2).text,
+                               fmt::join(option_fields(option), "=N ")));
+          a.integer = constant_expression(r, a.text);
+          a.bytes = encode_option(option, {a.integer});
+        }
+        return a;
+      }
+      case Param::kLengths:
+        a.kind = Argument::Kind::kIntegers;
+        r.expect("[", fmt::format("before the lengths of {} (\"[3, 5]\")", line.call));
+        do a.integers.push_back(r.integer());
+        while (r.accept(","));
+        r.expect("]", "after the lengths");
+        return a;
+      case Param::kBytesList:
+        a.kind = Argument::Kind::kByteStrings;
+        r.expect("[", fmt::format("before the buffers of {} ([\"ab\", \"cd\"])", line.call));
+        do {
+          if (!r.at_string()) r.fail("expected bytes (a \"string\")");
+          a.byte_strings.push_back(bytes_literal(r));
+        } while (r.accept(","));
+        r.expect("]", "after the buffers");
+        return a;
+      case Param::kHandler: {
+        a.kind = Argument::Kind::kHandler;
+        const int column = r.column();
+        a.text = r.identifier("SIG_DFL, SIG_IGN or catch");
+        if (a.text == "SIG_DFL")
+          a.integer = 0;
+        else if (a.text == "SIG_IGN")
+          a.integer = 1;
+        else if (a.text == "catch")
+          a.integer = 2;
+        else
+          r.fail(column, fmt::format("expected SIG_DFL, SIG_IGN or catch, not '{}'", a.text));
+        return a;
       }
     }
     r.fail("internal: unknown parameter kind");
   }
 
-  Expectation expectation(LineReader& r, const std::string& call, const std::string& actor,
-                          bool completing) {
+  Expectation expectation(LineReader& r, const Line& line, bool completing) {
+    const Call& call = *find_call(line.call);
     Expectation e;
     e.at = r.here();
-    const bool receives =
-        call == "recv" || call == "recvfrom" || call == "recvmsg" || call == "read";
+    const bool receives = (call.attributes & kReceivesBytes) != 0;
     if (r.accept("...")) {
       if (completing) r.fail(e.at.column, "a completed call cannot block again");
       e.kind = Expectation::Kind::kBlocks;
@@ -389,10 +570,10 @@ class Parser {
       return e;
     }
     for (std::string_view attribute :
-         {"from=", "flags=", "revents=", "SCM_RIGHTS", "SCM_CREDENTIALS"})
+         {"from=", "flags=", "revents=", "events=", "SCM_RIGHTS", "SCM_CREDENTIALS"})
       if (r.looking_at(attribute)) {
         e.kind = Expectation::Kind::kSucceeds;
-        return attributes(r, e, call, actor);
+        return attributes(r, e, line);
       }
     if (r.accept("killed")) {
       r.expect("by", "after 'killed' (\"killed by SIGPIPE\")");
@@ -407,13 +588,13 @@ class Parser {
     }
     if (r.accept("eof")) {
       if (!receives)
-        r.fail(e.at.column, fmt::format("'eof' applies to a receive, not to {}", call));
+        r.fail(e.at.column, fmt::format("'eof' applies to a receive, not to {}", line.call));
       e.kind = Expectation::Kind::kBytes;
       e.value_given = true;
       e.text = "eof";
-      return attributes(r, e, call, actor);
+      return attributes(r, e, line);
     }
-    if (call == "sigpending") {
+    if (call.attributes & kSignalSet) {
       e.kind = Expectation::Kind::kValue;
       e.signal_set = 0;
       if (r.accept("none")) {
@@ -430,14 +611,30 @@ class Parser {
       } while (r.accept("|"));
       return e;
     }
+    if (r.peek() == '{') {
+      if (!(call.attributes & kOptionResult))
+        r.fail(e.at.column,
+               fmt::format("a struct ({{...}}) is getsockopt's value, not {}'s", line.call));
+      const OptionKind option =
+          option_kind(line.arguments.at(1).integer, line.arguments.at(2).integer);
+      if (option == OptionKind::kInt)
+        r.fail(e.at.column, fmt::format("{} is a number, not a struct", line.arguments.at(2).text));
+      e.kind = Expectation::Kind::kStruct;
+      e.fields = struct_fields(r, option, /*allow_actor=*/true);
+      for (const auto& f : e.fields)
+        e.text += fmt::format("{}{}={}", e.text.empty() ? "" : " ", f.name,
+                              f.actor.empty() ? std::to_string(f.value) : f.actor);
+      e.text = "{" + e.text + "}";
+      return e;
+    }
     if (r.at_string()) {
       if (!receives)
         r.fail(e.at.column,
-               fmt::format("received bytes (\"...\") apply to a receive, not to {}", call));
+               fmt::format("received bytes (\"...\") apply to a receive, not to {}", line.call));
       e.kind = Expectation::Kind::kBytes;
       e.bytes = bytes_literal(r);
       e.text = "\"" + e.bytes + "\"";
-      return attributes(r, e, call, actor);
+      return attributes(r, e, line);
     }
     if (r.at_integer() || r.at_identifier()) {
       std::string written;
@@ -448,7 +645,7 @@ class Parser {
           const int column = r.column();
           const std::string name = r.identifier("an errno name such as EAGAIN");
           const auto err = errno_value(name);
-          if (!err) r.fail(column, fmt::format("unknown errno '{}'", name));
+          if (!err) r.fail(column, unknown_errno(name));
           e.errnos.push_back(*err);
         } while (r.accept("|"));
         e.value = -1;
@@ -461,7 +658,18 @@ class Parser {
         e.kind = Expectation::Kind::kBytes;
         e.value_given = true;
         e.bytes = bytes_literal(r);
-      } else if (call == "getsockname" || call == "getpeername") {
+      } else if ((call.attributes & kMessages) && r.peek() == '[') {
+        r.expect("[", "before the messages");
+        std::vector<std::string> messages;
+        if (!r.accept("]")) {
+          do {
+            if (!r.at_string()) r.fail("expected a message (a \"string\")");
+            messages.push_back(bytes_literal(r));
+          } while (r.accept(","));
+          r.expect("]", "after the messages");
+        }
+        e.messages = std::move(messages);
+      } else if (call.attributes & kAddressValue) {
         std::optional<socklen_t> length;
         if (r.accept("unnamed")) {
           e.address = with_addrlen(r, UnixAddress::unnamed(), &length);
@@ -470,26 +678,27 @@ class Parser {
         }
         e.address_length_written = length.has_value();
       }
-      return attributes(r, e, call, actor);
+      return attributes(r, e, line);
     }
-    r.fail("expected a result: a number, -1 ERRNO, \"bytes\", eof, ..., or killed by SIGNAL");
+    r.fail(
+        "expected a result: a number, -1 ERRNO, \"bytes\", eof, {struct}, ..., or killed by "
+        "SIGNAL");
   }
 
-  Expectation& attributes(LineReader& r, Expectation& e, const std::string& call,
-                          const std::string& actor) {
-    const bool from_applies =
-        call == "recvfrom" || call == "recvmsg" || call == "accept" || call == "accept4";
+  Expectation& attributes(LineReader& r, Expectation& e, const Line& line) {
+    const unsigned applies = find_call(line.call)->attributes;
+    auto check = [&](int column, unsigned attribute, std::string_view name) {
+      if (!(applies & attribute))
+        r.fail(column, fmt::format("{} does not apply to {}", name, line.call));
+    };
     while (!r.at_end()) {
       const int column = r.column();
       if (r.accept("flags=")) {
-        if (call != "recvmsg")
-          r.fail(column, fmt::format("flags= (msg_flags) applies to recvmsg, not to {}", call));
+        check(column, kMsgFlags, "flags= (msg_flags)");
         std::string written;
         e.msg_flags = static_cast<int>(constant_expression(r, written));
       } else if (r.accept("from=")) {
-        if (!from_applies)
-          r.fail(column,
-                 fmt::format("from= applies to recvfrom, recvmsg and accept, not to {}", call));
+        check(column, kFrom, "from=");
         std::optional<socklen_t> length;
         if (r.accept("unnamed"))
           e.address = with_addrlen(r, UnixAddress::unnamed(), &length);
@@ -501,20 +710,31 @@ class Parser {
           r.fail("expected an address after from=");
         e.address_length_written = length.has_value();
       } else if (r.accept("revents=")) {
-        if (call != "poll")
-          r.fail(column, fmt::format("revents= applies to poll, not to {}", call));
+        check(column, kRevents, "revents=");
         std::string written;
         e.revents = static_cast<int>(constant_expression(r, written));
+      } else if (r.accept("events=")) {
+        check(column, kEvents, "events=");
+        r.expect("[", "after events= ([fd:EPOLLIN, ...])");
+        std::vector<std::pair<std::string, int>> events;
+        if (!r.accept("]")) {
+          do {
+            const std::string fd = defined_variable(r, line, "the fd of an event");
+            r.expect(":", "between the fd and its events");
+            std::string written;
+            events.emplace_back(fd, static_cast<int>(constant_expression(r, written)));
+          } while (r.accept(","));
+          r.expect("]", "after the events");
+        }
+        e.events = std::move(events);
       } else if (r.accept("SCM_RIGHTS")) {
-        if (call != "recvmsg")
-          r.fail(column, fmt::format("SCM_RIGHTS(...) applies to recvmsg, not to {}", call));
+        check(column, kReceivesFds, "SCM_RIGHTS(...)");
         r.expect("(", "after SCM_RIGHTS");
         do e.bind_rights.push_back(r.identifier("a name for a received fd"));
         while (r.accept(","));
         r.expect(")", "after the names of SCM_RIGHTS");
       } else if (r.accept("SCM_CREDENTIALS")) {
-        if (call != "recvmsg")
-          r.fail(column, fmt::format("SCM_CREDENTIALS(...) applies to recvmsg, not to {}", call));
+        check(column, kReceivesCreds, "SCM_CREDENTIALS(...)");
         e.expect_credentials = true;
         r.expect("(", "after SCM_CREDENTIALS");
         do {
@@ -539,7 +759,6 @@ class Parser {
         break;
       }
     }
-    (void)actor;
     return e;
   }
 
@@ -548,6 +767,7 @@ class Parser {
   std::set<std::string> actors_seen_;
   std::map<std::string, std::set<std::string>> variables_;  // per actor
   std::map<std::string, std::size_t> pending_;              // actor -> index of its blocked line
+  std::map<std::string, int> killed_at_;                    // actor -> the line that killed it
 };
 
 }  // namespace
@@ -566,7 +786,7 @@ Script parse_script(const std::string& path, const std::string& text) {
     while (!trimmed.empty() && (trimmed.front() == ' ' || trimmed.front() == '\t'))
       trimmed.remove_prefix(1);
     if (trimmed.starts_with("#")) {
-      if (in_header) parser.header_comment(trimmed, first);
+      if (in_header) parser.header_comment(number, trimmed, first);
       first = false;
       continue;
     }

@@ -1,17 +1,11 @@
 // Reads a scripted case into a Script, or says, with file:line:column, what is wrong.
 #pragma once
 
-#include <stdexcept>
 #include <string>
 
 #include "script/script.h"
 
 namespace sockspec::script {
-
-// "cases/x.case:12:7: error: unknown call 'sendd'; the calls are ..."
-struct ScriptError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 // Parses the file at `path`; throws ScriptError for any malformed line, and checks that
 // every variable is defined in its actor before use and every expectation can apply.

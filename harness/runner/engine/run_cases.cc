@@ -197,8 +197,8 @@ class Run {
     std::vector<std::string> env = {
         fmt::format("{}={}", protocol::kCaseDirVariable, guest(files.work_dir)),
         fmt::format("{}={}", protocol::kCaseTimeoutVariable, budget.count())};
-    if (!options_.actor_program.empty())
-      env.push_back(fmt::format("{}={}", protocol::kActorVariable, options_.actor_program));
+    if (const std::string actor = actor_command(); !actor.empty())
+      env.push_back(fmt::format("{}={}", protocol::kActorVariable, actor));
     if (attempt.traced)
       env.push_back(fmt::format("{}={}", protocol::kTraceDirVariable, guest(trace_dir_)));
     // A property prints its counterexample; with reproduce= it replays only that one.
@@ -214,6 +214,17 @@ class Run {
     if (::mkdir(dir.c_str(), 0755) != 0)
       throw RunnerError(fmt::format("cannot make {}: {}", dir.string(), std::strerror(errno)));
     return dir;
+  }
+
+  // How a scripted case starts its actors (SOCKSPEC_ACTOR: the command's words, one a line):
+  // the chosen program, wrapped again where the target does not follow exec; "" for the
+  // default program, natively.
+  std::string actor_command() const {
+    std::string program = options_.actor_program;
+    if (!target_.exec_escapes) return program;
+    if (program.empty()) program = (options_.suite.parent_path() / "sockspec-actor").string();
+    const auto words = target_.wrap(target_, {program}, {run_dir_, run_dir_});
+    return fmt::format("{}", fmt::join(words, "\n"));
   }
 
   std::string guest(const std::filesystem::path& host_path) const {

@@ -154,6 +154,7 @@ std::vector<Target> make_targets() {
           .program = "/usr/bin/qemu-x86_64",
           .package = "qemu-user",
           .deadline_scale = 2,
+          .exec_escapes = true,
           .wrap = [](const Target& t, const Command& command,
                      const WrapPlace& place) { return wrapped(t, {t.program}, command, place); },
           .check = [](const Target& t) { return check_by_running_true(t, version_line); },
@@ -207,6 +208,7 @@ std::vector<Target> make_targets() {
           .program = "/usr/bin/valgrind",
           .package = "valgrind",
           .deadline_scale = 4,
+          .exec_escapes = true,
           // Forked processes stay under memcheck; programs a case execs (strace, bindfs,
           // UML) run natively. A memcheck error ends the process with status 97.
           .wrap =

@@ -63,10 +63,13 @@ struct Target {
   // the wrapper keeps state of its own that would leak from one case into the next, so that
   // each case is exec'd under a wrapper of its own (proot: see target.cc).
   bool case_server = true;
-  // The program the actors of scripted cases run as ("" for the default).
+  // The program the actors of scripted cases run as ("" for the default, sockspec-actor).
   std::string actor_program;
   // Each case's deadline is this many times --timeout.
   int deadline_scale = 1;
+  // A program a case process execs runs outside the wrapper (qemu-user and memcheck do not
+  // follow execve): the actors of scripted cases are wrapped again.
+  bool exec_escapes = false;
 
   // The command line that runs `command` (a case server, or a case process under strace).
   std::function<std::vector<std::string>(const Target&, const std::vector<std::string>& command,
