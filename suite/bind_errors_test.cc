@@ -116,11 +116,13 @@ INSTANTIATE_TEST_SUITE_P(Types, BindAddressInUseTest, ::testing::ValuesIn(kSocke
                          SocketTypeName());
 
 SOCKSPEC_RULE(BindAddressInUseTest, PathIsARegularFile,
-              "bind() to a pathname where a regular file exists fails with EADDRINUSE and "
-              "leaves the file as it was",
-              "unix(7) ERRORS EADDRINUSE (\"the filesystem socket object already exists\"); "
-              "bind(2) ERRORS EADDRINUSE; unix_bind_bsd() maps EEXIST to EADDRINUSE",
-              "");
+              .text =
+                  "bind() to a pathname where a regular file exists fails with EADDRINUSE and "
+                  "leaves the file as it was",
+              .citation =
+                  "unix(7) ERRORS EADDRINUSE (\"the filesystem socket object already exists\"); "
+                  "bind(2) ERRORS EADDRINUSE; unix_bind_bsd() maps EEXIST to EADDRINUSE",
+              .catalogue = "BE-03");
 TEST_P(BindAddressInUseTest, PathIsARegularFile) {
   const std::string path = here().path_name("file");
   make_regular_file(path);
@@ -132,11 +134,16 @@ TEST_P(BindAddressInUseTest, PathIsARegularFile) {
 }
 
 SOCKSPEC_RULE(BindAddressInUseTest, StaleSocketFileAfterClose,
-              "closing a socket bound to a pathname leaves its socket file behind, and bind() "
-              "to that path fails with EADDRINUSE until the file is unlinked",
-              "unix(7) NOTES (the socket file \"must be deleted by the caller ... using "
-              "unlink(2)\"); unix(7) ERRORS EADDRINUSE; unix_bind_bsd()",
-              "");
+              .text =
+                  "closing a socket bound to a pathname leaves its socket file behind, and bind() "
+                  "to that path fails with EADDRINUSE until the file is unlinked",
+              .citation =
+                  "unix(7) NOTES (the socket file \"must be deleted by the caller ... using "
+                  "unlink(2)\"); unix(7) ERRORS EADDRINUSE; unix_bind_bsd()",
+              .catalogue = "BE-02",
+              .see_also =
+                  "cases/02-addresses/11-socket-file-outlives-its-socket.case, "
+                  "cases/06-bind-errors/01-stale-socket-file-is-in-use.case");
 TEST_P(BindAddressInUseTest, StaleSocketFileAfterClose) {
   const std::string path = here().path_name("srv");
   const UnixAddress address = UnixAddress::pathname(path);
@@ -153,11 +160,16 @@ TEST_P(BindAddressInUseTest, StaleSocketFileAfterClose) {
 }
 
 SOCKSPEC_RULE(BindAddressInUseTest, AbstractNameHeldByAnotherSocket,
-              "bind() to an abstract name that an open socket of the same type is bound to "
-              "fails with EADDRINUSE",
-              "unix(7) ERRORS EADDRINUSE (\"the specified local address is already in use\"); "
-              "unix_bind_abstract()",
-              "abstract namespace since Linux 2.2");
+              .text =
+                  "bind() to an abstract name that an open socket of the same type is bound to "
+                  "fails with EADDRINUSE",
+              .citation =
+                  "unix(7) ERRORS EADDRINUSE (\"the specified local address is already in use\"); "
+                  "unix_bind_abstract()",
+              .linux_note = "abstract namespace since Linux 2.2", .catalogue = "BE-01",
+              .see_also =
+                  "cases/02-addresses/05-addrlen-decides-the-abstract-name.case, "
+                  "cases/06-bind-errors/02-abstract-name-held-by-an-open-socket.case");
 TEST_P(BindAddressInUseTest, AbstractNameHeldByAnotherSocket) {
   const UnixAddress address = UnixAddress::abstract(here().abstract_name("srv"));
   Fd holder = fresh_socket();
@@ -167,11 +179,16 @@ TEST_P(BindAddressInUseTest, AbstractNameHeldByAnotherSocket) {
 }
 
 SOCKSPEC_RULE(BindAddressInUseTest, AbstractNameIsFreeOnceItsSocketIsClosed,
-              "an abstract name is released when the socket bound to it is closed: a new "
-              "socket can bind it at once, with nothing to unlink",
-              "unix(7) \"Abstract sockets\" (they \"automatically disappear when all open "
-              "references to the socket are closed\"); unix_release_sock()",
-              "abstract namespace since Linux 2.2");
+              .text =
+                  "an abstract name is released when the socket bound to it is closed: a new "
+                  "socket can bind it at once, with nothing to unlink",
+              .citation =
+                  "unix(7) \"Abstract sockets\" (they \"automatically disappear when all open "
+                  "references to the socket are closed\"); unix_release_sock()",
+              .linux_note = "abstract namespace since Linux 2.2", .catalogue = "AD-21",
+              .see_also =
+                  "cases/02-addresses/12-abstract-name-nobody-holds.case, "
+                  "cases/06-bind-errors/02-abstract-name-held-by-an-open-socket.case");
 TEST_P(BindAddressInUseTest, AbstractNameIsFreeOnceItsSocketIsClosed) {
   const UnixAddress address = UnixAddress::abstract(here().abstract_name("srv"));
   Fd first = fresh_socket();
@@ -186,11 +203,14 @@ TEST_P(BindAddressInUseTest, AbstractNameIsFreeOnceItsSocketIsClosed) {
 // stream, a datagram and a seqpacket socket can hold the same abstract name at once. A
 // pathname, being a file, is taken for every type.
 SOCKSPEC_RULE(BindAddressInUseTest, AbstractNameIsPerSocketType,
-              "an abstract name held by a socket of one type can still be bound by sockets of "
-              "the other types (Linux keeps one abstract namespace per socket type)",
-              "kernel: unix_abstract_hash() mixes in sk_type, unix_bind_abstract(); "
-              "not documented in unix(7)",
-              "");
+              .text =
+                  "an abstract name held by a socket of one type can still be bound by sockets of "
+                  "the other types (Linux keeps one abstract namespace per socket type)",
+              .citation =
+                  "kernel: unix_abstract_hash() mixes in sk_type, unix_bind_abstract(); "
+                  "not documented in unix(7)",
+              .catalogue = "BE-04",
+              .see_also = "cases/06-bind-errors/03-abstract-names-are-per-socket-type.case");
 TEST_P(BindAddressInUseTest, AbstractNameIsPerSocketType) {
   const UnixAddress address = UnixAddress::abstract(here().abstract_name("shared"));
   Fd holder = fresh_socket();
@@ -206,13 +226,14 @@ TEST_P(BindAddressInUseTest, AbstractNameIsPerSocketType) {
 }
 
 SOCKSPEC_RULE(BindAddressInUseTest, DanglingSymlinkIsAnExistingName,
-              "bind() does not follow a symbolic link in the last path component: a dangling "
-              "symlink is an existing name, so bind() fails with EADDRINUSE and creates "
-              "nothing at the link's target",
-              "unix(7) ERRORS EADDRINUSE; path_resolution(7) \"Final symbolic link\" (up to "
-              "the system call); kernel: unix_bind_bsd() -> kern_path_create() (last component "
-              "not followed, EEXIST)",
-              "");
+              .text =
+                  "bind() does not follow a symbolic link in the last path component: a dangling "
+                  "symlink is an existing name, so bind() fails with EADDRINUSE and creates "
+                  "nothing at the link's target",
+              .citation =
+                  "unix(7) ERRORS EADDRINUSE; path_resolution(7) \"Final symbolic link\" (up to "
+                  "the system call); kernel: unix_bind_bsd() -> kern_path_create() (last component "
+                  "not followed, EEXIST)");
 TEST_P(BindAddressInUseTest, DanglingSymlinkIsAnExistingName) {
   const std::string target = here().path_name("missing");
   const std::string link = here().path_name("link");
@@ -230,10 +251,12 @@ INSTANTIATE_TEST_SUITE_P(Types, BindPathLookupTest, ::testing::ValuesIn(kSocketT
                          SocketTypeName());
 
 SOCKSPEC_RULE(BindPathLookupTest, MissingDirectoryGivesEnoent,
-              "bind() to a pathname whose directory does not exist fails with ENOENT",
-              "bind(2) ERRORS ENOENT (\"a component in the directory prefix of the socket "
-              "pathname does not exist\"); kern_path_create()",
-              "");
+              .text = "bind() to a pathname whose directory does not exist fails with ENOENT",
+              .citation =
+                  "bind(2) ERRORS ENOENT (\"a component in the directory prefix of the socket "
+                  "pathname does not exist\"); kern_path_create()",
+              .catalogue = "BE-08",
+              .see_also = "cases/06-bind-errors/04-missing-directory-gives-enoent.case");
 TEST_P(BindPathLookupTest, MissingDirectoryGivesEnoent) {
   const std::string path = here().path_name("no-such-dir") + "/sock";
   Fd fd = fresh_socket();
@@ -241,11 +264,12 @@ TEST_P(BindPathLookupTest, MissingDirectoryGivesEnoent) {
 }
 
 SOCKSPEC_RULE(BindPathLookupTest, TrailingSlashGivesEnoent,
-              "bind() to a pathname that ends in '/' fails with ENOENT: only a directory may "
-              "be created under a name with a trailing slash",
-              "path_resolution(7) \"Trailing slashes\"; kernel: filename_create() (a "
-              "trailing slash allows creating only a directory)",
-              "");
+              .text =
+                  "bind() to a pathname that ends in '/' fails with ENOENT: only a directory may "
+                  "be created under a name with a trailing slash",
+              .citation =
+                  "path_resolution(7) \"Trailing slashes\"; kernel: filename_create() (a "
+                  "trailing slash allows creating only a directory)");
 TEST_P(BindPathLookupTest, TrailingSlashGivesEnoent) {
   const std::string name = here().path_name("sock");
   Fd fd = fresh_socket();
@@ -254,10 +278,11 @@ TEST_P(BindPathLookupTest, TrailingSlashGivesEnoent) {
 }
 
 SOCKSPEC_RULE(BindPathLookupTest, RegularFileInPathPrefixGivesEnotdir,
-              "bind() to a pathname whose prefix names a regular file fails with ENOTDIR",
-              "bind(2) ERRORS ENOTDIR (\"a component of the path prefix is not a "
-              "directory\"); path_resolution(7)",
-              "");
+              .text = "bind() to a pathname whose prefix names a regular file fails with ENOTDIR",
+              .citation =
+                  "bind(2) ERRORS ENOTDIR (\"a component of the path prefix is not a "
+                  "directory\"); path_resolution(7)",
+              .catalogue = "BE-09");
 TEST_P(BindPathLookupTest, RegularFileInPathPrefixGivesEnotdir) {
   const std::string file = here().path_name("plain-file");
   make_regular_file(file);
@@ -266,11 +291,13 @@ TEST_P(BindPathLookupTest, RegularFileInPathPrefixGivesEnotdir) {
 }
 
 SOCKSPEC_RULE(BindPathLookupTest, SymlinkLoopGivesEloop,
-              "bind() to a pathname whose prefix runs into a symbolic-link loop fails with "
-              "ELOOP",
-              "bind(2) ERRORS ELOOP (\"too many symbolic links were encountered in resolving "
-              "addr\"); path_resolution(7) (at most 40 symbolic links per pathname)",
-              "");
+              .text =
+                  "bind() to a pathname whose prefix runs into a symbolic-link loop fails with "
+                  "ELOOP",
+              .citation =
+                  "bind(2) ERRORS ELOOP (\"too many symbolic links were encountered in resolving "
+                  "addr\"); path_resolution(7) (at most 40 symbolic links per pathname)",
+              .catalogue = "BE-10");
 TEST_P(BindPathLookupTest, SymlinkLoopGivesEloop) {
   const std::string a = here().path_name("loop-a");
   const std::string b = here().path_name("loop-b");
@@ -313,11 +340,13 @@ std::string run_unprivileged(Case& here, const std::function<void()>& body) {
 }
 
 SOCKSPEC_RULE(BindPermissionTest, NoSearchPermissionOnDirectory,
-              "bind() to a pathname inside a directory the caller may not search (no x "
-              "permission) fails with EACCES",
-              "bind(2) ERRORS EACCES (\"search permission is denied on a component of the path "
-              "prefix\"); path_resolution(7)",
-              "");
+              .text =
+                  "bind() to a pathname inside a directory the caller may not search (no x "
+                  "permission) fails with EACCES",
+              .citation =
+                  "bind(2) ERRORS EACCES (\"search permission is denied on a component of the path "
+                  "prefix\"); path_resolution(7)",
+              .catalogue = "BE-11");
 TEST_P(BindPermissionTest, NoSearchPermissionOnDirectory) {
   const std::string closed = here().path_name("no-search");  // rw for all, x for none
   const std::string open = here().path_name("open");
@@ -336,11 +365,13 @@ TEST_P(BindPermissionTest, NoSearchPermissionOnDirectory) {
 }
 
 SOCKSPEC_RULE(BindPermissionTest, NoWritePermissionOnDirectory,
-              "bind() that would create the socket file in a directory the caller may not "
-              "write fails with EACCES",
-              "unix(7) \"Pathname socket ownership and permissions\" (creation needs write and "
-              "search permission on the directory); vfs_mknod() -> may_create()",
-              "");
+              .text =
+                  "bind() that would create the socket file in a directory the caller may not "
+                  "write fails with EACCES",
+              .citation =
+                  "unix(7) \"Pathname socket ownership and permissions\" (creation needs write and "
+                  "search permission on the directory); vfs_mknod() -> may_create()",
+              .catalogue = "BE-12");
 TEST_P(BindPermissionTest, NoWritePermissionOnDirectory) {
   const std::string read_only = here().path_name("no-write");  // r-x for all
   const std::string open = here().path_name("open");
@@ -391,11 +422,13 @@ std::string run_on_read_only_tmpfs(Case& here, const std::string& mount_point,
 }
 
 SOCKSPEC_RULE(BindReadOnlyFsTest, NewNameOnReadOnlyFilesystem,
-              "bind() that would create the socket file on a read-only filesystem fails with "
-              "EROFS",
-              "bind(2) ERRORS EROFS (\"the socket inode would reside on a read-only "
-              "filesystem\"); kern_path_create() -> filename_create() -> mnt_want_write()",
-              "");
+              .text =
+                  "bind() that would create the socket file on a read-only filesystem fails with "
+                  "EROFS",
+              .citation =
+                  "bind(2) ERRORS EROFS (\"the socket inode would reside on a read-only "
+                  "filesystem\"); kern_path_create() -> filename_create() -> mnt_want_write()",
+              .catalogue = "BE-13");
 TEST_P(BindReadOnlyFsTest, NewNameOnReadOnlyFilesystem) {
   const std::string mount_point = here().path_name("ro");
   const int socket_type = type();
@@ -415,11 +448,13 @@ TEST_P(BindReadOnlyFsTest, NewNameOnReadOnlyFilesystem) {
 // filename_create() takes note of a read-only mount but reports it only after looking the
 // name up, so an existing name wins.
 SOCKSPEC_RULE(BindReadOnlyFsTest, ExistingNameOnReadOnlyFilesystem,
-              "bind() to a name that already exists on a read-only filesystem fails with "
-              "EADDRINUSE, not EROFS: the name is checked before the filesystem's writability",
-              "kernel: filename_create() (EEXIST before the deferred mnt_want_write() error), "
-              "unix_bind_bsd() maps EEXIST to EADDRINUSE",
-              "");
+              .text =
+                  "bind() to a name that already exists on a read-only filesystem fails with "
+                  "EADDRINUSE, not EROFS: the name is checked before the filesystem's writability",
+              .citation =
+                  "kernel: filename_create() (EEXIST before the deferred mnt_want_write() error), "
+                  "unix_bind_bsd() maps EEXIST to EADDRINUSE",
+              .catalogue = "BE-13");
 TEST_P(BindReadOnlyFsTest, ExistingNameOnReadOnlyFilesystem) {
   const std::string mount_point = here().path_name("ro");
   const std::string existing = mount_point + "/existing";
@@ -444,11 +479,16 @@ INSTANTIATE_TEST_SUITE_P(Types, BindInvalidTest, ::testing::ValuesIn(kSocketType
                          SocketTypeName());
 
 SOCKSPEC_RULE(BindInvalidTest, SecondPathnameBind,
-              "bind() on a socket already bound to a pathname fails with EINVAL when the new "
-              "pathname is free, and leaves no file at the new pathname",
-              "bind(2) ERRORS EINVAL (\"the socket is already bound to an address\"); "
-              "unix_bind_bsd() (makes the file, then finds u->addr set and unlinks it)",
-              "");
+              .text =
+                  "bind() on a socket already bound to a pathname fails with EINVAL when the new "
+                  "pathname is free, and leaves no file at the new pathname",
+              .citation =
+                  "bind(2) ERRORS EINVAL (\"the socket is already bound to an address\"); "
+                  "unix_bind_bsd() (makes the file, then finds u->addr set and unlinks it)",
+              .catalogue = "BE-05",
+              .see_also =
+                  "cases/06-bind-errors/05-second-bind-gives-einval.case, "
+                  "cases/06-bind-errors/09-autobind-names-a-socket-once.case");
 TEST_P(BindInvalidTest, SecondPathnameBind) {
   const std::string first = here().path_name("first");
   const std::string second = here().path_name("second");
@@ -460,12 +500,15 @@ TEST_P(BindInvalidTest, SecondPathnameBind) {
 }
 
 SOCKSPEC_RULE(BindInvalidTest, SecondBindToExistingPathname,
-              "bind() on an already bound socket to a pathname that exists fails with "
-              "EADDRINUSE, not EINVAL: the file is created before the socket's state is "
-              "looked at",
-              "kernel: unix_bind_bsd() (vfs_mknod() before the u->addr check); bind(2) ERRORS "
-              "does not order the two errors",
-              "");
+              .text =
+                  "bind() on an already bound socket to a pathname that exists fails with "
+                  "EADDRINUSE, not EINVAL: the file is created before the socket's state is "
+                  "looked at",
+              .citation =
+                  "kernel: unix_bind_bsd() (vfs_mknod() before the u->addr check); bind(2) ERRORS "
+                  "does not order the two errors",
+              .catalogue = "BE-06",
+              .see_also = "cases/06-bind-errors/06-second-bind-to-an-existing-path.case");
 TEST_P(BindInvalidTest, SecondBindToExistingPathname) {
   const std::string first = here().path_name("first");
   const std::string file = here().path_name("file");
@@ -477,12 +520,18 @@ TEST_P(BindInvalidTest, SecondBindToExistingPathname) {
 }
 
 SOCKSPEC_RULE(BindInvalidTest, SecondBindAfterAbstractName,
-              "bind() on a socket already bound to an abstract name fails with EINVAL, for "
-              "another abstract name, the same name, or a free pathname (which is not left "
-              "behind)",
-              "bind(2) ERRORS EINVAL; unix_bind_abstract() (u->addr is checked before the "
-              "name), unix_bind_bsd()",
-              "");
+              .text =
+                  "bind() on a socket already bound to an abstract name fails with EINVAL, for "
+                  "another abstract name, the same name, or a free pathname (which is not left "
+                  "behind)",
+              .citation =
+                  "bind(2) ERRORS EINVAL; unix_bind_abstract() (u->addr is checked before the "
+                  "name), unix_bind_bsd()",
+              .catalogue = "BE-05, BE-06",
+              .see_also =
+                  "cases/06-bind-errors/05-second-bind-gives-einval.case, "
+                  "cases/06-bind-errors/06-second-bind-to-an-existing-path.case, "
+                  "cases/06-bind-errors/09-autobind-names-a-socket-once.case");
 TEST_P(BindInvalidTest, SecondBindAfterAbstractName) {
   const UnixAddress name = UnixAddress::abstract(here().abstract_name("first"));
   const std::string path = here().path_name("second");
@@ -497,12 +546,15 @@ TEST_P(BindInvalidTest, SecondBindAfterAbstractName) {
 }
 
 SOCKSPEC_RULE(BindInvalidTest, AddrlenLargerThanSockaddrUn,
-              "bind() with addrlen larger than sizeof(struct sockaddr_un) fails with EINVAL "
-              "and creates no file",
-              "bind(2) ERRORS EINVAL (\"addrlen is wrong\"); unix_validate_addr() (addr_len > "
-              "sizeof(*sunaddr)); move_addr_to_kernel() refuses more than "
-              "sizeof(struct sockaddr_storage)",
-              "");
+              .text =
+                  "bind() with addrlen larger than sizeof(struct sockaddr_un) fails with EINVAL "
+                  "and creates no file",
+              .citation =
+                  "bind(2) ERRORS EINVAL (\"addrlen is wrong\"); unix_validate_addr() (addr_len > "
+                  "sizeof(*sunaddr)); move_addr_to_kernel() refuses more than "
+                  "sizeof(struct sockaddr_storage)",
+              .catalogue = "AD-10, BE-14, BE-16",
+              .see_also = "cases/06-bind-errors/07-addrlen-larger-than-sockaddr-un.case");
 TEST_P(BindInvalidTest, AddrlenLargerThanSockaddrUn) {
   const std::string path = here().path_name("sock");
   const UnixAddress address = UnixAddress::pathname(path);
@@ -515,11 +567,13 @@ TEST_P(BindInvalidTest, AddrlenLargerThanSockaddrUn) {
 }
 
 SOCKSPEC_RULE(BindInvalidTest, FamilyIsNotAfUnix,
-              "bind() of an AF_UNIX socket to an address whose sun_family is not AF_UNIX fails "
-              "with EINVAL, also when addrlen is sizeof(sa_family_t) (no autobind then)",
-              "unix(7) ERRORS EINVAL (\"the value AF_UNIX was not specified\"); unix_bind(), "
-              "unix_validate_addr()",
-              "");
+              .text =
+                  "bind() of an AF_UNIX socket to an address whose sun_family is not AF_UNIX fails "
+                  "with EINVAL, also when addrlen is sizeof(sa_family_t) (no autobind then)",
+              .citation =
+                  "unix(7) ERRORS EINVAL (\"the value AF_UNIX was not specified\"); unix_bind(), "
+                  "unix_validate_addr()",
+              .catalogue = "BE-15");
 TEST_P(BindInvalidTest, FamilyIsNotAfUnix) {
   const std::string path = here().path_name("sock");
   Fd fd = fresh_socket();
@@ -534,11 +588,14 @@ TEST_P(BindInvalidTest, FamilyIsNotAfUnix) {
 // The kernel copies only addrlen bytes, so with addrlen 0 or 1 it has not even a whole
 // sun_family to look at: unix_bind() sees neither the autobind length nor a valid one.
 SOCKSPEC_RULE(BindInvalidTest, AddrlenShorterThanFamily,
-              "bind() with addrlen 0 or 1 (shorter than sa_family_t) fails with EINVAL and "
-              "leaves the socket unnamed",
-              "bind(2) ERRORS EINVAL (\"addrlen is wrong\"); unix_bind(), unix_validate_addr() "
-              "(addr_len <= offsetof(struct sockaddr_un, sun_path))",
-              "");
+              .text =
+                  "bind() with addrlen 0 or 1 (shorter than sa_family_t) fails with EINVAL and "
+                  "leaves the socket unnamed",
+              .citation =
+                  "bind(2) ERRORS EINVAL (\"addrlen is wrong\"); unix_bind(), unix_validate_addr() "
+                  "(addr_len <= offsetof(struct sockaddr_un, sun_path))",
+              .catalogue = "BE-17",
+              .see_also = "cases/06-bind-errors/08-addrlen-shorter-than-the-family.case");
 TEST_P(BindInvalidTest, AddrlenShorterThanFamily) {
   Fd fd = fresh_socket();
   EXPECT_THAT(call::bind(fd.get(), UnixAddress::autobind().with_length(0)), FailsWith(EINVAL));
@@ -566,12 +623,15 @@ std::string name_of_length(Case& here, std::size_t length) {
 // it writes the NUL at sun_path[108] (inside the kernel's sockaddr_storage) and stores an
 // address of 2 + 108 + 1 = 111 bytes, which getsockname() reports.
 SOCKSPEC_RULE(BindLongPathTest, PathFillingSunPathWithoutNul,
-              "bind() to a pathname of 108 bytes that fills sun_path with no NUL (addrlen 110) "
-              "succeeds, and getsockname() reports addrlen 111: the 108 bytes plus the NUL the "
-              "kernel appended",
-              "unix(7) BUGS (Linux appends a null terminator; a 108-byte path comes back "
-              "without one in a sockaddr_un); kernel: unix_mkname_bsd()",
-              "");
+              .text =
+                  "bind() to a pathname of 108 bytes that fills sun_path with no NUL (addrlen 110) "
+                  "succeeds, and getsockname() reports addrlen 111: the 108 bytes plus the NUL the "
+                  "kernel appended",
+              .citation =
+                  "unix(7) BUGS (Linux appends a null terminator; a 108-byte path comes back "
+                  "without one in a sockaddr_un); kernel: unix_mkname_bsd()",
+              .catalogue = "AD-11, AD-15",
+              .see_also = "cases/02-addresses/08-pathname-may-fill-all-108-bytes.case");
 TEST_P(BindLongPathTest, PathFillingSunPathWithoutNul) {
   const std::string path = name_of_length(here(), UnixAddress::kMaxPath);
   const UnixAddress address = UnixAddress::pathname(path);
@@ -595,11 +655,13 @@ TEST_P(BindLongPathTest, PathFillingSunPathWithoutNul) {
 }
 
 SOCKSPEC_RULE(BindLongPathTest, LongestPathWithNul,
-              "bind() to a pathname of 107 bytes followed by its NUL (addrlen 110, the whole "
-              "sockaddr_un) succeeds, and getsockname() reports addrlen 110",
-              "unix(7) \"Pathname sockets\" (the pathname with its null byte should not exceed "
-              "sun_path; addrlen offsetof(sun_path) + strlen + 1); unix_mkname_bsd()",
-              "");
+              .text =
+                  "bind() to a pathname of 107 bytes followed by its NUL (addrlen 110, the whole "
+                  "sockaddr_un) succeeds, and getsockname() reports addrlen 110",
+              .citation =
+                  "unix(7) \"Pathname sockets\" (the pathname with its null byte should not exceed "
+                  "sun_path; addrlen offsetof(sun_path) + strlen + 1); unix_mkname_bsd()",
+              .catalogue = "AD-02");
 TEST_P(BindLongPathTest, LongestPathWithNul) {
   const std::string path = name_of_length(here(), UnixAddress::kMaxPath - 1);
   const UnixAddress address = UnixAddress::pathname(path);
@@ -619,11 +681,16 @@ class AutobindTest : public BindTest {};
 INSTANTIATE_TEST_SUITE_P(Types, AutobindTest, ::testing::ValuesIn(kSocketTypes), SocketTypeName());
 
 // unix_autobind() formats a random 20-bit number with "%05x": lowercase hex, zero-padded.
-SOCKSPEC_RULE(AutobindTest, AssignsFiveHexDigits,
-              "bind() with addrlen == sizeof(sa_family_t) gives the socket an abstract name of "
-              "a NUL and 5 lowercase hex digits: getsockname() reports addrlen 8",
-              "unix(7) \"Autobind feature\"; kernel: unix_autobind() (sprintf \"%05x\")",
-              "5 bytes since Linux 2.3.15 (8 bytes from 2.1.15)");
+SOCKSPEC_RULE(
+    AutobindTest, AssignsFiveHexDigits,
+    .text =
+        "bind() with addrlen == sizeof(sa_family_t) gives the socket an abstract name of "
+        "a NUL and 5 lowercase hex digits: getsockname() reports addrlen 8",
+    .citation = "unix(7) \"Autobind feature\"; kernel: unix_autobind() (sprintf \"%05x\")",
+    .linux_note = "5 bytes since Linux 2.3.15 (8 bytes from 2.1.15)", .catalogue = "AD-16",
+    .see_also =
+        "cases/02-addresses/06-autobind-picks-an-abstract-name.case, "
+        "cases/06-bind-errors/09-autobind-names-a-socket-once.case");
 TEST_P(AutobindTest, AssignsFiveHexDigits) {
   Fd fd = fresh_socket();
   ASSERT_THAT(call::bind(fd.get(), UnixAddress::autobind()), Succeeds());
@@ -633,12 +700,15 @@ TEST_P(AutobindTest, AssignsFiveHexDigits) {
   EXPECT_THAT(std::string(name.path_bytes().substr(1)), MatchesRegex("[0-9a-f]{5}"));
 }
 
-SOCKSPEC_RULE(AutobindTest, AutoboundNameIsAnAbstractName,
-              "the autobound name is an ordinary abstract name: another socket of the same type "
-              "binding it explicitly fails with EADDRINUSE",
-              "unix(7) \"Autobind feature\" (\"autobound to an abstract address\"); "
-              "unix_bind_abstract()",
-              "");
+SOCKSPEC_RULE(
+    AutobindTest, AutoboundNameIsAnAbstractName,
+    .text =
+        "the autobound name is an ordinary abstract name: another socket of the same type "
+        "binding it explicitly fails with EADDRINUSE",
+    .citation =
+        "unix(7) \"Autobind feature\" (\"autobound to an abstract address\"); "
+        "unix_bind_abstract()",
+    .catalogue = "AD-19");
 TEST_P(AutobindTest, AutoboundNameIsAnAbstractName) {
   Fd fd = fresh_socket();
   ASSERT_THAT(call::bind(fd.get(), UnixAddress::autobind()), Succeeds());
@@ -651,11 +721,16 @@ TEST_P(AutobindTest, AutoboundNameIsAnAbstractName) {
 // it, but unix_autobind() returns 0 when the socket has a name: a repeated autobind, or one
 // after an explicit bind, is a successful no-op.
 SOCKSPEC_RULE(AutobindTest, AutobindOnNamedSocketIsANoOp,
-              "an autobind request (addrlen == sizeof(sa_family_t)) on a socket that already "
-              "has a name succeeds and changes nothing, unlike the EINVAL of bind(2) ERRORS",
-              "kernel: unix_autobind() (returns 0 when u->addr is set); bind(2) ERRORS EINVAL "
-              "says otherwise",
-              "");
+              .text =
+                  "an autobind request (addrlen == sizeof(sa_family_t)) on a socket that already "
+                  "has a name succeeds and changes nothing, unlike the EINVAL of bind(2) ERRORS",
+              .citation =
+                  "kernel: unix_autobind() (returns 0 when u->addr is set); bind(2) ERRORS EINVAL "
+                  "says otherwise",
+              .catalogue = "AD-16",
+              .see_also =
+                  "cases/02-addresses/06-autobind-picks-an-abstract-name.case, "
+                  "cases/06-bind-errors/09-autobind-names-a-socket-once.case");
 TEST_P(AutobindTest, AutobindOnNamedSocketIsANoOp) {
   Fd autobound = fresh_socket();
   ASSERT_THAT(call::bind(autobound.get(), UnixAddress::autobind()), Succeeds());
@@ -671,11 +746,17 @@ TEST_P(AutobindTest, AutobindOnNamedSocketIsANoOp) {
 }
 
 SOCKSPEC_RULE(AutobindTest, ExplicitBindAfterAutobind,
-              "bind() to a pathname or an abstract name after an autobind fails with EINVAL; "
-              "the refused pathname is not left behind",
-              "bind(2) ERRORS EINVAL (\"the socket is already bound\"); unix_bind_bsd(), "
-              "unix_bind_abstract()",
-              "");
+              .text =
+                  "bind() to a pathname or an abstract name after an autobind fails with EINVAL; "
+                  "the refused pathname is not left behind",
+              .citation =
+                  "bind(2) ERRORS EINVAL (\"the socket is already bound\"); unix_bind_bsd(), "
+                  "unix_bind_abstract()",
+              .catalogue = "AD-16, BE-05",
+              .see_also =
+                  "cases/02-addresses/06-autobind-picks-an-abstract-name.case, "
+                  "cases/06-bind-errors/05-second-bind-gives-einval.case, "
+                  "cases/06-bind-errors/09-autobind-names-a-socket-once.case");
 TEST_P(AutobindTest, ExplicitBindAfterAutobind) {
   const std::string path = here().path_name("sock");
   Fd fd = fresh_socket();
@@ -691,12 +772,15 @@ TEST_P(AutobindTest, ExplicitBindAfterAutobind) {
 // socket reaches out (unix_stream_connect(), unix_dgram_connect(), unix_dgram_sendmsg()), not
 // at setsockopt() time; without SO_PASSCRED (or SO_PASSPIDFD) the socket stays unnamed.
 SOCKSPEC_RULE(AutobindTest, PasscredAutobindsOnConnectOrSend,
-              "an unbound socket with SO_PASSCRED is autobound when it connects (or, for "
-              "SOCK_DGRAM, sends to an address); setsockopt() alone does not name it, and a "
-              "socket without SO_PASSCRED stays unnamed",
-              "unix(7) SO_PASSCRED and \"Autobind feature\"; kernel: unix_stream_connect(), "
-              "unix_dgram_sendmsg() (autobind when SOCK_PASSCRED is set and u->addr is not)",
-              "SO_PASSPIDFD autobinds the same way since Linux 6.5");
+              .text =
+                  "an unbound socket with SO_PASSCRED is autobound when it connects (or, for "
+                  "SOCK_DGRAM, sends to an address); setsockopt() alone does not name it, and a "
+                  "socket without SO_PASSCRED stays unnamed",
+              .citation =
+                  "unix(7) SO_PASSCRED and \"Autobind feature\"; kernel: unix_stream_connect(), "
+                  "unix_dgram_sendmsg() (autobind when SOCK_PASSCRED is set and u->addr is not)",
+              .linux_note = "SO_PASSPIDFD autobinds the same way since Linux 6.5",
+              .catalogue = "AD-20");
 TEST_P(AutobindTest, PasscredAutobindsOnConnectOrSend) {
   const UnixAddress target_name = UnixAddress::pathname(here().path_name("target"));
   Fd target = fresh_socket();
@@ -730,12 +814,14 @@ class BindFileModeTest : public BindTest {};
 INSTANTIATE_TEST_SUITE_P(Types, BindFileModeTest, ::testing::ValuesIn(kSocketTypes),
                          SocketTypeName());
 
-SOCKSPEC_RULE(BindFileModeTest, ModeIsAllPermissionsMinusUmask,
-              "the socket file made by bind() is a socket (S_ISSOCK) with mode 0777 & ~umask",
-              "unix(7) \"Pathname socket ownership and permissions\" (\"all permissions "
-              "enabled, other than those that are turned off by the process umask\"); "
-              "unix_bind_bsd() (S_IFSOCK | (i_mode & ~current_umask()))",
-              "");
+SOCKSPEC_RULE(
+    BindFileModeTest, ModeIsAllPermissionsMinusUmask,
+    .text = "the socket file made by bind() is a socket (S_ISSOCK) with mode 0777 & ~umask",
+    .citation =
+        "unix(7) \"Pathname socket ownership and permissions\" (\"all permissions "
+        "enabled, other than those that are turned off by the process umask\"); "
+        "unix_bind_bsd() (S_IFSOCK | (i_mode & ~current_umask()))",
+    .catalogue = "AD-31");
 TEST_P(BindFileModeTest, ModeIsAllPermissionsMinusUmask) {
   struct Expected {
     mode_t umask;

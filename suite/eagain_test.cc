@@ -113,12 +113,16 @@ bool is_flag_set(const CallResult& getfl, int flag) {
 
 class DontwaitEagainTest : public CaseTest, public ::testing::WithParamInterface<PairKind> {};
 
-SOCKSPEC_RULE(DontwaitEagainTest, SendOnFullBufferFailsWithEagain,
-              "send() with MSG_DONTWAIT fails with EAGAIN while the sender's buffer is full of "
-              "data the peer has not read, and succeeds again once the peer has read it",
-              "send(2) MSG_DONTWAIT and ERRORS EAGAIN; unix(7) SO_SNDBUF; unix_stream_sendmsg() "
-              "and unix_dgram_sendmsg() -> sock_alloc_send_pskb()",
-              "MSG_DONTWAIT since Linux 2.2");
+SOCKSPEC_RULE(
+    DontwaitEagainTest, SendOnFullBufferFailsWithEagain,
+    .text =
+        "send() with MSG_DONTWAIT fails with EAGAIN while the sender's buffer is full of "
+        "data the peer has not read, and succeeds again once the peer has read it",
+    .citation =
+        "send(2) MSG_DONTWAIT and ERRORS EAGAIN; unix(7) SO_SNDBUF; unix_stream_sendmsg() "
+        "and unix_dgram_sendmsg() -> sock_alloc_send_pskb()",
+    .linux_note = "MSG_DONTWAIT since Linux 2.2", .catalogue = "NB-05",
+    .see_also = "cases/04-nonblocking/05-full-send-buffer-gives-eagain.case");
 TEST_P(DontwaitEagainTest, SendOnFullBufferFailsWithEagain) {
   SocketPair pair = make_pair(GetParam(), here());
   EXPECT_GT(send_until_eagain(pair.a.get(), chunk(), MSG_DONTWAIT), 0);
@@ -129,11 +133,14 @@ TEST_P(DontwaitEagainTest, SendOnFullBufferFailsWithEagain) {
 }
 
 SOCKSPEC_RULE(DontwaitEagainTest, RecvOnEmptySocketFailsWithEagain,
-              "recv() with MSG_DONTWAIT on a connected socket with nothing queued fails with "
-              "EAGAIN, on both ends",
-              "recv(2) MSG_DONTWAIT and ERRORS EAGAIN; unix_stream_read_generic(), "
-              "__unix_dgram_recvmsg()",
-              "MSG_DONTWAIT since Linux 2.2");
+              .text =
+                  "recv() with MSG_DONTWAIT on a connected socket with nothing queued fails with "
+                  "EAGAIN, on both ends",
+              .citation =
+                  "recv(2) MSG_DONTWAIT and ERRORS EAGAIN; unix_stream_read_generic(), "
+                  "__unix_dgram_recvmsg()",
+              .linux_note = "MSG_DONTWAIT since Linux 2.2", .catalogue = "NB-01",
+              .see_also = "cases/04-nonblocking/01-msg-dontwait-on-an-empty-socket.case");
 TEST_P(DontwaitEagainTest, RecvOnEmptySocketFailsWithEagain) {
   SocketPair pair = make_pair(GetParam(), here());
   EXPECT_THAT(call::recv(pair.b.get(), 16, MSG_DONTWAIT), FailsWith(EAGAIN));
@@ -148,11 +155,13 @@ INSTANTIATE_TEST_SUITE_P(Kinds, DontwaitEagainTest, ValuesIn(all_kinds()), KindN
 class NonblockEagainTest : public CaseTest, public ::testing::WithParamInterface<PairKind> {};
 
 SOCKSPEC_RULE(NonblockEagainTest, SendOnFullBufferFailsWithEagain,
-              "on an O_NONBLOCK socket, send() without flags fails with EAGAIN while the "
-              "sender's buffer is full",
-              "send(2) ERRORS EAGAIN (\"the socket is marked nonblocking\"); fcntl(2) F_SETFL; "
-              "sock_sndtimeo() in sock_alloc_send_pskb()",
-              "");
+              .text =
+                  "on an O_NONBLOCK socket, send() without flags fails with EAGAIN while the "
+                  "sender's buffer is full",
+              .citation =
+                  "send(2) ERRORS EAGAIN (\"the socket is marked nonblocking\"); fcntl(2) F_SETFL; "
+                  "sock_sndtimeo() in sock_alloc_send_pskb()",
+              .catalogue = "NB-06");
 TEST_P(NonblockEagainTest, SendOnFullBufferFailsWithEagain) {
   SocketPair pair = make_pair(GetParam(), here());
   EXPECT_GT(send_until_eagain(pair.a.get(), chunk(), 0), 0);
@@ -160,10 +169,13 @@ TEST_P(NonblockEagainTest, SendOnFullBufferFailsWithEagain) {
   EXPECT_THAT(call::write(pair.a.get(), "x"), FailsWith(EAGAIN));
 }
 
-SOCKSPEC_RULE(NonblockEagainTest, RecvOnEmptySocketFailsWithEagain,
-              "on an O_NONBLOCK socket with nothing queued, recv() and read() without flags "
-              "fail with EAGAIN",
-              "recv(2) ERRORS EAGAIN (\"the socket is marked nonblocking\"); read(2) EAGAIN", "");
+SOCKSPEC_RULE(
+    NonblockEagainTest, RecvOnEmptySocketFailsWithEagain,
+    .text =
+        "on an O_NONBLOCK socket with nothing queued, recv() and read() without flags "
+        "fail with EAGAIN",
+    .citation = "recv(2) ERRORS EAGAIN (\"the socket is marked nonblocking\"); read(2) EAGAIN",
+    .catalogue = "NB-02", .see_also = "cases/04-nonblocking/03-o-nonblock-via-fcntl.case");
 TEST_P(NonblockEagainTest, RecvOnEmptySocketFailsWithEagain) {
   SocketPair pair = make_pair(GetParam(), here());
   EXPECT_THAT(call::recv(pair.b.get(), 16, 0), FailsWith(EAGAIN));
@@ -179,12 +191,16 @@ INSTANTIATE_TEST_SUITE_P(Kinds, NonblockEagainTest,
 
 class DontwaitPerCallTest : public CaseTest, public ::testing::WithParamInterface<PairKind> {};
 
-SOCKSPEC_RULE(DontwaitPerCallTest, RecvBlocksAgainWithoutTheFlag,
-              "MSG_DONTWAIT is per call: on a blocking socket recv(MSG_DONTWAIT) fails with "
-              "EAGAIN and the very next recv() without the flag waits for data",
-              "recv(2) MSG_DONTWAIT (\"a per-call option, whereas O_NONBLOCK is a setting on the "
-              "open file description\")",
-              "MSG_DONTWAIT since Linux 2.2");
+SOCKSPEC_RULE(
+    DontwaitPerCallTest, RecvBlocksAgainWithoutTheFlag,
+    .text =
+        "MSG_DONTWAIT is per call: on a blocking socket recv(MSG_DONTWAIT) fails with "
+        "EAGAIN and the very next recv() without the flag waits for data",
+    .citation =
+        "recv(2) MSG_DONTWAIT (\"a per-call option, whereas O_NONBLOCK is a setting on the "
+        "open file description\")",
+    .linux_note = "MSG_DONTWAIT since Linux 2.2", .catalogue = "ST-04",
+    .see_also = "cases/03-stream/08-recv-blocks-until-data-arrives.case");
 TEST_P(DontwaitPerCallTest, RecvBlocksAgainWithoutTheFlag) {
   SocketPair pair = make_pair(GetParam(), here());
   Peer& reader = here().fork_peer("reader", [&](PeerSelf&) {
@@ -197,12 +213,15 @@ TEST_P(DontwaitPerCallTest, RecvBlocksAgainWithoutTheFlag) {
 }
 
 SOCKSPEC_RULE(DontwaitPerCallTest, SendBlocksAgainWithoutTheFlag,
-              "MSG_DONTWAIT is per call: on a blocking socket whose buffer is full "
-              "send(MSG_DONTWAIT) fails with EAGAIN and the very next send() without the flag "
-              "waits until the peer reads",
-              "send(2) MSG_DONTWAIT (\"a per-call option\"); sock_alloc_send_pskb() waits in "
-              "sock_wait_for_wmem()",
-              "MSG_DONTWAIT since Linux 2.2");
+              .text =
+                  "MSG_DONTWAIT is per call: on a blocking socket whose buffer is full "
+                  "send(MSG_DONTWAIT) fails with EAGAIN and the very next send() without the flag "
+                  "waits until the peer reads",
+              .citation =
+                  "send(2) MSG_DONTWAIT (\"a per-call option\"); sock_alloc_send_pskb() waits in "
+                  "sock_wait_for_wmem()",
+              .linux_note = "MSG_DONTWAIT since Linux 2.2", .catalogue = "NB-03",
+              .see_also = "cases/04-nonblocking/02-msg-dontwait-is-per-call.case");
 TEST_P(DontwaitPerCallTest, SendBlocksAgainWithoutTheFlag) {
   SocketPair pair = make_pair(GetParam(), here());
   Peer& writer = here().fork_peer("writer", [&](PeerSelf&) {
@@ -224,14 +243,18 @@ INSTANTIATE_TEST_SUITE_P(Kinds, DontwaitPerCallTest,
 
 class SharedNonblockTest : public CaseTest, public ::testing::WithParamInterface<PairKind> {};
 
-SOCKSPEC_RULE(SharedNonblockTest, SetByAnotherProcessMakesRecvFailWithEagain,
-              "O_NONBLOCK set with fcntl() in one process on an fd inherited across fork() makes "
-              "the other process's recv() without flags fail with EAGAIN: both fds refer to one "
-              "open file description",
-              "recv(2) MSG_DONTWAIT (O_NONBLOCK \"will affect ... other processes that hold file "
-              "descriptors referring to the same open file description\"); open(2) \"Open file "
-              "descriptions\"; fork(2)",
-              "");
+SOCKSPEC_RULE(
+    SharedNonblockTest, SetByAnotherProcessMakesRecvFailWithEagain,
+    .text =
+        "O_NONBLOCK set with fcntl() in one process on an fd inherited across fork() makes "
+        "the other process's recv() without flags fail with EAGAIN: both fds refer to one "
+        "open file description",
+    .citation =
+        "recv(2) MSG_DONTWAIT (O_NONBLOCK \"will affect ... other processes that hold file "
+        "descriptors referring to the same open file description\"); open(2) \"Open file "
+        "descriptions\"; fork(2)",
+    .catalogue = "NB-04",
+    .see_also = "cases/04-nonblocking/04-o-nonblock-is-shared-after-fork.case");
 TEST_P(SharedNonblockTest, SetByAnotherProcessMakesRecvFailWithEagain) {
   SocketPair pair = make_pair(GetParam(), here());
   Peer& setter = here().fork_peer("setter", [&](PeerSelf& self) {
@@ -248,12 +271,15 @@ TEST_P(SharedNonblockTest, SetByAnotherProcessMakesRecvFailWithEagain) {
   EXPECT_THAT(call::recv(pair.b.get(), 16, 0), FailsWith(EAGAIN));
 }
 
-SOCKSPEC_RULE(SharedNonblockTest, SetThroughDupMakesRecvFailWithEagain,
-              "O_NONBLOCK set with fcntl() on a dup() of a socket fd makes recv() without flags "
-              "on the original fd fail with EAGAIN",
-              "dup(2) (\"the two file descriptors ... share file status flags\"); open(2) "
-              "\"Open file descriptions\"",
-              "");
+SOCKSPEC_RULE(
+    SharedNonblockTest, SetThroughDupMakesRecvFailWithEagain,
+    .text =
+        "O_NONBLOCK set with fcntl() on a dup() of a socket fd makes recv() without flags "
+        "on the original fd fail with EAGAIN",
+    .citation =
+        "dup(2) (\"the two file descriptors ... share file status flags\"); open(2) "
+        "\"Open file descriptions\"",
+    .catalogue = "ST-16");
 TEST_P(SharedNonblockTest, SetThroughDupMakesRecvFailWithEagain) {
   SocketPair pair = make_pair(GetParam(), here());
   const Fd copy(static_cast<int>(must(call::dup(pair.b.get())).value));
@@ -278,13 +304,16 @@ INSTANTIATE_TEST_SUITE_P(Kinds, SharedNonblockTest, ValuesIn(kinds_where([](cons
 
 class EofBeforeEagainTest : public CaseTest, public ::testing::WithParamInterface<PairKind> {};
 
-SOCKSPEC_RULE(EofBeforeEagainTest, RecvAfterPeerClosedReturnsQueuedDataThenEof,
-              "after the peer closed, recv() with MSG_DONTWAIT (or on an O_NONBLOCK socket) "
-              "returns the data still queued, then 0 (end of file) every time, never EAGAIN",
-              "recv(2) RETURN VALUE (\"orderly shutdown ... 0\"); unix_release_sock() sets the "
-              "peer's sk_shutdown; unix_stream_read_generic(); __unix_dgram_recvmsg() (\"Signal "
-              "EOF on disconnected non-blocking SEQPACKET socket\")",
-              "");
+SOCKSPEC_RULE(
+    EofBeforeEagainTest, RecvAfterPeerClosedReturnsQueuedDataThenEof,
+    .text =
+        "after the peer closed, recv() with MSG_DONTWAIT (or on an O_NONBLOCK socket) "
+        "returns the data still queued, then 0 (end of file) every time, never EAGAIN",
+    .citation =
+        "recv(2) RETURN VALUE (\"orderly shutdown ... 0\"); unix_release_sock() sets the "
+        "peer's sk_shutdown; unix_stream_read_generic(); __unix_dgram_recvmsg() (\"Signal "
+        "EOF on disconnected non-blocking SEQPACKET socket\")",
+    .catalogue = "NB-07", .see_also = "cases/04-nonblocking/06-eof-beats-eagain.case");
 TEST_P(EofBeforeEagainTest, RecvAfterPeerClosedReturnsQueuedDataThenEof) {
   SocketPair pair = make_pair(GetParam(), here());
   EXPECT_THAT(call::send(pair.a.get(), "ab", 0), Returns(2));
@@ -298,11 +327,13 @@ TEST_P(EofBeforeEagainTest, RecvAfterPeerClosedReturnsQueuedDataThenEof) {
 }
 
 SOCKSPEC_RULE(EofBeforeEagainTest, RecvAfterPeerShutWrReturnsQueuedDataThenEof,
-              "after the peer's shutdown(SHUT_WR), recv() with MSG_DONTWAIT returns the data "
-              "still queued, then 0 (end of file), never EAGAIN, though the peer is still open",
-              "shutdown(2); recv(2) RETURN VALUE; unix_shutdown() gives the peer RCV_SHUTDOWN "
-              "(stream and seqpacket only)",
-              "");
+              .text =
+                  "after the peer's shutdown(SHUT_WR), recv() with MSG_DONTWAIT returns the data "
+                  "still queued, then 0 (end of file), never EAGAIN, though the peer is still open",
+              .citation =
+                  "shutdown(2); recv(2) RETURN VALUE; unix_shutdown() gives the peer RCV_SHUTDOWN "
+                  "(stream and seqpacket only)",
+              .catalogue = "SQ-11");
 TEST_P(EofBeforeEagainTest, RecvAfterPeerShutWrReturnsQueuedDataThenEof) {
   SocketPair pair = make_pair(GetParam(), here());
   EXPECT_THAT(call::send(pair.a.get(), "ab", 0), Returns(2));
@@ -325,13 +356,16 @@ INSTANTIATE_TEST_SUITE_P(Kinds, EofBeforeEagainTest, ValuesIn(kinds_where([](con
 class DgramNoEofTest : public CaseTest, public ::testing::WithParamInterface<PairKind> {};
 
 SOCKSPEC_RULE(DgramNoEofTest, RecvAfterPeerClosedReturnsQueuedDataThenEagain,
-              "a SOCK_DGRAM socket has no end of file: after its connected peer closed, recv() "
-              "with MSG_DONTWAIT returns the datagrams still queued, then fails with EAGAIN as "
-              "before",
-              "recv(2) RETURN VALUE (0 is end of file only for stream sockets); "
-              "unix_release_sock() touches the peer's state only for stream and seqpacket; "
-              "__unix_dgram_recvmsg()",
-              "");
+              .text =
+                  "a SOCK_DGRAM socket has no end of file: after its connected peer closed, recv() "
+                  "with MSG_DONTWAIT returns the datagrams still queued, then fails with EAGAIN as "
+                  "before",
+              .citation =
+                  "recv(2) RETURN VALUE (0 is end of file only for stream sockets); "
+                  "unix_release_sock() touches the peer's state only for stream and seqpacket; "
+                  "__unix_dgram_recvmsg()",
+              .catalogue = "DG-19",
+              .see_also = "cases/07-datagram/15-no-end-of-file-for-datagrams.case");
 TEST_P(DgramNoEofTest, RecvAfterPeerClosedReturnsQueuedDataThenEagain) {
   SocketPair pair = make_pair(GetParam(), here());
   EXPECT_THAT(call::send(pair.a.get(), "ab", 0), Returns(2));
@@ -342,11 +376,14 @@ TEST_P(DgramNoEofTest, RecvAfterPeerClosedReturnsQueuedDataThenEagain) {
 }
 
 SOCKSPEC_RULE(DgramNoEofTest, RecvAfterPeerShutWrFailsWithEagain,
-              "on SOCK_DGRAM the peer's shutdown(SHUT_WR) does not reach this end: recv() with "
-              "MSG_DONTWAIT returns what is queued, then fails with EAGAIN, not 0",
-              "unix_shutdown() passes the shutdown to the peer only for SOCK_STREAM and "
-              "SOCK_SEQPACKET",
-              "");
+              .text =
+                  "on SOCK_DGRAM the peer's shutdown(SHUT_WR) does not reach this end: recv() with "
+                  "MSG_DONTWAIT returns what is queued, then fails with EAGAIN, not 0",
+              .citation =
+                  "unix_shutdown() passes the shutdown to the peer only for SOCK_STREAM and "
+                  "SOCK_SEQPACKET",
+              .catalogue = "DG-20, SH-06",
+              .see_also = "cases/10-shutdown/10-shutdown-on-a-datagram-socket.case");
 TEST_P(DgramNoEofTest, RecvAfterPeerShutWrFailsWithEagain) {
   SocketPair pair = make_pair(GetParam(), here());
   EXPECT_THAT(call::send(pair.a.get(), "ab", 0), Returns(2));
@@ -363,11 +400,14 @@ INSTANTIATE_TEST_SUITE_P(Kinds, DgramNoEofTest, ValuesIn(kinds_where([](const Pa
 class DgramBlockingNoEofTest : public CaseTest, public ::testing::WithParamInterface<PairKind> {};
 
 SOCKSPEC_RULE(DgramBlockingNoEofTest, RecvAfterPeerClosedBlocks,
-              "a blocking recv() on a SOCK_DGRAM socket whose connected peer has closed waits "
-              "(for a datagram from anyone who may still send to it); it does not return 0",
-              "unix_release_sock() (no shutdown passed to a datagram peer); "
-              "__skb_wait_for_more_packets()",
-              "");
+              .text =
+                  "a blocking recv() on a SOCK_DGRAM socket whose connected peer has closed waits "
+                  "(for a datagram from anyone who may still send to it); it does not return 0",
+              .citation =
+                  "unix_release_sock() (no shutdown passed to a datagram peer); "
+                  "__skb_wait_for_more_packets()",
+              .catalogue = "DG-19",
+              .see_also = "cases/07-datagram/15-no-end-of-file-for-datagrams.case");
 TEST_P(DgramBlockingNoEofTest, RecvAfterPeerClosedBlocks) {
   SocketPair pair = make_pair(GetParam(), here());
   EXPECT_THAT(call::close(pair.a.release()), Succeeds());
@@ -403,13 +443,16 @@ OneWayDgram make_one_way_dgram(const UnixAddress& name) {
 class DgramQueueLengthTest : public CaseTest {};
 
 SOCKSPEC_RULE(DgramQueueLengthTest, ReceiverNotConnectedBackTakesMaxDgramQlenPlusOne,
-              "a SOCK_DGRAM receiver that is not connected back to the sender queues at most "
-              "net.unix.max_dgram_qlen + 1 datagrams; then send() with MSG_DONTWAIT fails with "
-              "EAGAIN until the receiver reads one",
-              "unix_dgram_sendmsg(): unix_peer(other) != sk && unix_recvq_full_lockless(other) "
-              "(queue length > sk_max_ack_backlog, set from /proc/sys/net/unix/max_dgram_qlen "
-              "in unix_create1())",
-              "");
+              .text =
+                  "a SOCK_DGRAM receiver that is not connected back to the sender queues at most "
+                  "net.unix.max_dgram_qlen + 1 datagrams; then send() with MSG_DONTWAIT fails with "
+                  "EAGAIN until the receiver reads one",
+              .citation =
+                  "unix_dgram_sendmsg(): unix_peer(other) != sk && unix_recvq_full_lockless(other) "
+                  "(queue length > sk_max_ack_backlog, set from /proc/sys/net/unix/max_dgram_qlen "
+                  "in unix_create1())",
+              .catalogue = "DG-06",
+              .see_also = "cases/07-datagram/02-full-receiver-holds-the-sender-back.case");
 TEST_F(DgramQueueLengthTest, ReceiverNotConnectedBackTakesMaxDgramQlenPlusOne) {
   const std::optional<int> qlen = max_dgram_qlen();
   if (const std::string why = why_qlen_is_not_tellable(qlen); !why.empty()) GTEST_SKIP() << why;
@@ -425,9 +468,11 @@ TEST_F(DgramQueueLengthTest, ReceiverNotConnectedBackTakesMaxDgramQlenPlusOne) {
 }
 
 SOCKSPEC_RULE(DgramQueueLengthTest, BlockingSenderWaitsForRoomInReceiverQueue,
-              "a blocking send() to a SOCK_DGRAM receiver whose queue is full (and that is not "
-              "connected back) waits until the receiver reads a datagram",
-              "unix_dgram_sendmsg() -> unix_wait_for_peer()", "");
+              .text =
+                  "a blocking send() to a SOCK_DGRAM receiver whose queue is full (and that is not "
+                  "connected back) waits until the receiver reads a datagram",
+              .citation = "unix_dgram_sendmsg() -> unix_wait_for_peer()", .catalogue = "DG-06",
+              .see_also = "cases/07-datagram/02-full-receiver-holds-the-sender-back.case");
 TEST_F(DgramQueueLengthTest, BlockingSenderWaitsForRoomInReceiverQueue) {
   const std::optional<int> qlen = max_dgram_qlen();
   if (const std::string why = why_qlen_is_not_tellable(qlen); !why.empty()) GTEST_SKIP() << why;
@@ -444,13 +489,17 @@ TEST_F(DgramQueueLengthTest, BlockingSenderWaitsForRoomInReceiverQueue) {
 
 class DgramSendBufferTest : public CaseTest, public ::testing::WithParamInterface<PairKind> {};
 
-SOCKSPEC_RULE(DgramSendBufferTest, MutuallyConnectedPairIsLimitedBySendBufferOnly,
-              "between two SOCK_DGRAM sockets connected to each other the receiver queue length "
-              "limit does not apply: more than net.unix.max_dgram_qlen + 1 datagrams queue, and "
-              "EAGAIN comes from the sender's SO_SNDBUF",
-              "unix_dgram_sendmsg() skips unix_recvq_full_lockless() when unix_peer(other) == "
-              "sk; unix(7) SO_SNDBUF; sock_alloc_send_pskb()",
-              "");
+SOCKSPEC_RULE(
+    DgramSendBufferTest, MutuallyConnectedPairIsLimitedBySendBufferOnly,
+    .text =
+        "between two SOCK_DGRAM sockets connected to each other the receiver queue length "
+        "limit does not apply: more than net.unix.max_dgram_qlen + 1 datagrams queue, and "
+        "EAGAIN comes from the sender's SO_SNDBUF",
+    .citation =
+        "unix_dgram_sendmsg() skips unix_recvq_full_lockless() when unix_peer(other) == "
+        "sk; unix(7) SO_SNDBUF; sock_alloc_send_pskb()",
+    .catalogue = "DG-06, NB-06",
+    .see_also = "cases/07-datagram/02-full-receiver-holds-the-sender-back.case");
 TEST_P(DgramSendBufferTest, MutuallyConnectedPairIsLimitedBySendBufferOnly) {
   const std::optional<int> qlen = max_dgram_qlen();
   if (const std::string why = why_qlen_is_not_tellable(qlen); !why.empty()) GTEST_SKIP() << why;

@@ -147,13 +147,16 @@ bool sigpipe_pending() {
 class EpipeTest : public CaseTest, public ::testing::WithParamInterface<BrokenPair> {};
 
 SOCKSPEC_RULE(EpipeTest, SendWithNosignalFailsWithEpipe,
-              "on SOCK_STREAM and SOCK_SEQPACKET, send() with MSG_NOSIGNAL fails with EPIPE, "
-              "every time and also with MSG_DONTWAIT, after the peer closed, after the peer's "
-              "shutdown(SHUT_RD), and after this end's shutdown(SHUT_WR)",
-              "send(2) ERRORS EPIPE and MSG_NOSIGNAL; unix(7) ERRORS EPIPE; shutdown(2); "
-              "unix_stream_sendmsg() (SEND_SHUTDOWN, peer SOCK_DEAD or RCV_SHUTDOWN); "
-              "unix_dgram_sendmsg() and sock_alloc_send_pskb() for seqpacket",
-              "MSG_NOSIGNAL since Linux 2.2");
+              .text =
+                  "on SOCK_STREAM and SOCK_SEQPACKET, send() with MSG_NOSIGNAL fails with EPIPE, "
+                  "every time and also with MSG_DONTWAIT, after the peer closed, after the peer's "
+                  "shutdown(SHUT_RD), and after this end's shutdown(SHUT_WR)",
+              .citation =
+                  "send(2) ERRORS EPIPE and MSG_NOSIGNAL; unix(7) ERRORS EPIPE; shutdown(2); "
+                  "unix_stream_sendmsg() (SEND_SHUTDOWN, peer SOCK_DEAD or RCV_SHUTDOWN); "
+                  "unix_dgram_sendmsg() and sock_alloc_send_pskb() for seqpacket",
+              .linux_note = "MSG_NOSIGNAL since Linux 2.2", .catalogue = "AD-36, EP-01",
+              .see_also = "cases/05-epipe-sigpipe/01-send-to-a-closed-peer-fails-with-epipe.case");
 TEST_P(EpipeTest, SendWithNosignalFailsWithEpipe) {
   SocketPair pair = make_broken_pair(GetParam(), here());
   EXPECT_THAT(call::send(pair.a.get(), "x", MSG_NOSIGNAL), FailsWith(EPIPE));
@@ -172,13 +175,17 @@ INSTANTIATE_TEST_SUITE_P(
 
 class StreamSigpipeTest : public CaseTest, public ::testing::WithParamInterface<BrokenPair> {};
 
-SOCKSPEC_RULE(StreamSigpipeTest, SendWithoutNosignalKillsWriter,
-              "on SOCK_STREAM, send() without MSG_NOSIGNAL on a broken connection raises "
-              "SIGPIPE, which under the default disposition kills the writer",
-              "send(2) ERRORS EPIPE (\"the process will also receive a SIGPIPE unless "
-              "MSG_NOSIGNAL is set\"); signal(7) SIGPIPE default action Term; "
-              "unix_stream_sendmsg() out_pipe: send_sig(SIGPIPE)",
-              "");
+SOCKSPEC_RULE(
+    StreamSigpipeTest, SendWithoutNosignalKillsWriter,
+    .text =
+        "on SOCK_STREAM, send() without MSG_NOSIGNAL on a broken connection raises "
+        "SIGPIPE, which under the default disposition kills the writer",
+    .citation =
+        "send(2) ERRORS EPIPE (\"the process will also receive a SIGPIPE unless "
+        "MSG_NOSIGNAL is set\"); signal(7) SIGPIPE default action Term; "
+        "unix_stream_sendmsg() out_pipe: send_sig(SIGPIPE)",
+    .catalogue = "EP-02",
+    .see_also = "cases/05-epipe-sigpipe/02-send-without-msg-nosignal-kills-the-writer.case");
 TEST_P(StreamSigpipeTest, SendWithoutNosignalKillsWriter) {
   SocketPair pair = make_broken_pair(GetParam(), here());
   Peer& writer = here().fork_peer("writer", [&](PeerSelf&) {
@@ -188,12 +195,15 @@ TEST_P(StreamSigpipeTest, SendWithoutNosignalKillsWriter) {
   writer.expect_killed_by(SIGPIPE);
 }
 
-SOCKSPEC_RULE(StreamSigpipeTest, WriteKillsWriter,
-              "on SOCK_STREAM, write() on a broken connection raises SIGPIPE (write has no flag "
-              "to prevent it), which under the default disposition kills the writer",
-              "write(2) ERRORS EPIPE (\"the writing process will also receive a SIGPIPE "
-              "signal\"); sock_write_iter() -> unix_stream_sendmsg()",
-              "");
+SOCKSPEC_RULE(
+    StreamSigpipeTest, WriteKillsWriter,
+    .text =
+        "on SOCK_STREAM, write() on a broken connection raises SIGPIPE (write has no flag "
+        "to prevent it), which under the default disposition kills the writer",
+    .citation =
+        "write(2) ERRORS EPIPE (\"the writing process will also receive a SIGPIPE "
+        "signal\"); sock_write_iter() -> unix_stream_sendmsg()",
+    .catalogue = "EP-03", .see_also = "cases/05-epipe-sigpipe/03-write-always-raises-sigpipe.case");
 TEST_P(StreamSigpipeTest, WriteKillsWriter) {
   SocketPair pair = make_broken_pair(GetParam(), here());
   Peer& writer = here().fork_peer("writer", [&](PeerSelf&) {
@@ -203,12 +213,16 @@ TEST_P(StreamSigpipeTest, WriteKillsWriter) {
   writer.expect_killed_by(SIGPIPE);
 }
 
-SOCKSPEC_RULE(StreamSigpipeTest, BlockedSigpipeStaysPendingAndSendFailsWithEpipe,
-              "on SOCK_STREAM with SIGPIPE blocked, send() without MSG_NOSIGNAL fails with EPIPE "
-              "and leaves SIGPIPE pending, and unblocking it then kills the writer",
-              "send(2) ERRORS EPIPE; signal(7) \"Signal mask and pending signals\"; "
-              "sigpending(2); unix_stream_sendmsg() send_sig(SIGPIPE)",
-              "");
+SOCKSPEC_RULE(
+    StreamSigpipeTest, BlockedSigpipeStaysPendingAndSendFailsWithEpipe,
+    .text =
+        "on SOCK_STREAM with SIGPIPE blocked, send() without MSG_NOSIGNAL fails with EPIPE "
+        "and leaves SIGPIPE pending, and unblocking it then kills the writer",
+    .citation =
+        "send(2) ERRORS EPIPE; signal(7) \"Signal mask and pending signals\"; "
+        "sigpending(2); unix_stream_sendmsg() send_sig(SIGPIPE)",
+    .catalogue = "EP-02",
+    .see_also = "cases/05-epipe-sigpipe/02-send-without-msg-nosignal-kills-the-writer.case");
 TEST_P(StreamSigpipeTest, BlockedSigpipeStaysPendingAndSendFailsWithEpipe) {
   SocketPair pair = make_broken_pair(GetParam(), here());
   Peer& writer = here().fork_peer("writer", [&](PeerSelf&) {
@@ -222,12 +236,16 @@ TEST_P(StreamSigpipeTest, BlockedSigpipeStaysPendingAndSendFailsWithEpipe) {
   writer.expect_killed_by(SIGPIPE);
 }
 
-SOCKSPEC_RULE(StreamSigpipeTest, IgnoredSigpipeIsDiscardedAndSendFailsWithEpipe,
-              "on SOCK_STREAM with SIGPIPE ignored (SIG_IGN), send() without MSG_NOSIGNAL fails "
-              "with EPIPE and the signal is discarded: nothing is left pending",
-              "send(2) ERRORS EPIPE; signal(7) dispositions; sigaction(2) SIG_IGN; "
-              "sig_ignored() in kernel/signal.c",
-              "");
+SOCKSPEC_RULE(
+    StreamSigpipeTest, IgnoredSigpipeIsDiscardedAndSendFailsWithEpipe,
+    .text =
+        "on SOCK_STREAM with SIGPIPE ignored (SIG_IGN), send() without MSG_NOSIGNAL fails "
+        "with EPIPE and the signal is discarded: nothing is left pending",
+    .citation =
+        "send(2) ERRORS EPIPE; signal(7) dispositions; sigaction(2) SIG_IGN; "
+        "sig_ignored() in kernel/signal.c",
+    .catalogue = "EP-05",
+    .see_also = "cases/05-epipe-sigpipe/04-ignored-sigpipe-leaves-only-epipe.case");
 TEST_P(StreamSigpipeTest, IgnoredSigpipeIsDiscardedAndSendFailsWithEpipe) {
   SocketPair pair = make_broken_pair(GetParam(), here());
   Peer& writer = here().fork_peer("writer", [&](PeerSelf&) {
@@ -238,12 +256,16 @@ TEST_P(StreamSigpipeTest, IgnoredSigpipeIsDiscardedAndSendFailsWithEpipe) {
   writer.expect_clean_exit();
 }
 
-SOCKSPEC_RULE(StreamSigpipeTest, NosignalGeneratesNoSignalEvenWhenBlocked,
-              "on SOCK_STREAM, send() with MSG_NOSIGNAL fails with EPIPE without generating "
-              "SIGPIPE at all: with SIGPIPE blocked, nothing is pending afterwards",
-              "send(2) MSG_NOSIGNAL (\"Don't generate a SIGPIPE signal\"); unix_stream_sendmsg() "
-              "checks MSG_NOSIGNAL before send_sig()",
-              "MSG_NOSIGNAL since Linux 2.2");
+SOCKSPEC_RULE(
+    StreamSigpipeTest, NosignalGeneratesNoSignalEvenWhenBlocked,
+    .text =
+        "on SOCK_STREAM, send() with MSG_NOSIGNAL fails with EPIPE without generating "
+        "SIGPIPE at all: with SIGPIPE blocked, nothing is pending afterwards",
+    .citation =
+        "send(2) MSG_NOSIGNAL (\"Don't generate a SIGPIPE signal\"); unix_stream_sendmsg() "
+        "checks MSG_NOSIGNAL before send_sig()",
+    .linux_note = "MSG_NOSIGNAL since Linux 2.2", .catalogue = "EP-04",
+    .see_also = "cases/05-epipe-sigpipe/05-blocked-sigpipe-stays-pending.case");
 TEST_P(StreamSigpipeTest, NosignalGeneratesNoSignalEvenWhenBlocked) {
   SocketPair pair = make_broken_pair(GetParam(), here());
   Peer& writer = here().fork_peer("writer", [&](PeerSelf&) {
@@ -264,17 +286,21 @@ INSTANTIATE_TEST_SUITE_P(
 
 class NoSigpipeTest : public CaseTest, public ::testing::WithParamInterface<BrokenPair> {};
 
-SOCKSPEC_RULE(NoSigpipeTest, SendAndWriteFailWithEpipeWithoutSignal,
-              "on SOCK_SEQPACKET (any broken connection) and on a connected SOCK_DGRAM socket "
-              "(after the peer's shutdown(SHUT_RD) or this end's shutdown(SHUT_WR)), send() "
-              "without MSG_NOSIGNAL and write() fail with EPIPE and raise no SIGPIPE: the writer "
-              "survives under the default disposition (for SOCK_SEQPACKET, Linux differs from "
-              "send(2) and POSIX here)",
-              "unix_seqpacket_sendmsg() -> unix_dgram_sendmsg(), which has no send_sig(): "
-              "other->sk_shutdown & RCV_SHUTDOWN -> -EPIPE, sock_alloc_send_pskb(): SEND_SHUTDOWN "
-              "-> -EPIPE; contrary to send(2) ERRORS EPIPE and POSIX send() EPIPE; recorded in "
-              "google/gvisor#161",
-              "checked on Linux 6.18");
+SOCKSPEC_RULE(
+    NoSigpipeTest, SendAndWriteFailWithEpipeWithoutSignal,
+    .text =
+        "on SOCK_SEQPACKET (any broken connection) and on a connected SOCK_DGRAM socket "
+        "(after the peer's shutdown(SHUT_RD) or this end's shutdown(SHUT_WR)), send() "
+        "without MSG_NOSIGNAL and write() fail with EPIPE and raise no SIGPIPE: the writer "
+        "survives under the default disposition (for SOCK_SEQPACKET, Linux differs from "
+        "send(2) and POSIX here)",
+    .citation =
+        "unix_seqpacket_sendmsg() -> unix_dgram_sendmsg(), which has no send_sig(): "
+        "other->sk_shutdown & RCV_SHUTDOWN -> -EPIPE, sock_alloc_send_pskb(): SEND_SHUTDOWN "
+        "-> -EPIPE; contrary to send(2) ERRORS EPIPE and POSIX send() EPIPE; recorded in "
+        "google/gvisor#161",
+    .linux_note = "checked on Linux 6.18", .catalogue = "EP-06",
+    .see_also = "cases/05-epipe-sigpipe/08-seqpacket-gives-epipe-without-sigpipe.case");
 TEST_P(NoSigpipeTest, SendAndWriteFailWithEpipeWithoutSignal) {
   SocketPair pair = make_broken_pair(GetParam(), here());
   Peer& writer = here().fork_peer("writer", [&](PeerSelf&) {
@@ -301,13 +327,17 @@ INSTANTIATE_TEST_SUITE_P(Kinds, NoSigpipeTest, ValuesIn(pairs_without_sigpipe())
 
 class DgramPeerClosedTest : public CaseTest, public ::testing::WithParamInterface<PairKind> {};
 
-SOCKSPEC_RULE(DgramPeerClosedTest, SendFailsWithEconnrefusedThenEnotconn,
-              "a connected SOCK_DGRAM socket whose peer closed gets ECONNREFUSED (not EPIPE) from "
-              "its next send(), which also disconnects it, so later sends fail with ENOTCONN; no "
-              "SIGPIPE is raised",
-              "unix_dgram_sendmsg(): peer SOCK_DEAD -> unix_peer(sk) = NULL, -ECONNREFUSED; then "
-              "unix_peer_get() == NULL -> -ENOTCONN; send(2) ERRORS ENOTCONN",
-              "");
+SOCKSPEC_RULE(
+    DgramPeerClosedTest, SendFailsWithEconnrefusedThenEnotconn,
+    .text =
+        "a connected SOCK_DGRAM socket whose peer closed gets ECONNREFUSED (not EPIPE) from "
+        "its next send(), which also disconnects it, so later sends fail with ENOTCONN; no "
+        "SIGPIPE is raised",
+    .citation =
+        "unix_dgram_sendmsg(): peer SOCK_DEAD -> unix_peer(sk) = NULL, -ECONNREFUSED; then "
+        "unix_peer_get() == NULL -> -ENOTCONN; send(2) ERRORS ENOTCONN",
+    .catalogue = "EP-07",
+    .see_also = "cases/05-epipe-sigpipe/09-dgram-peer-closed-econnrefused-then-enotconn.case");
 TEST_P(DgramPeerClosedTest, SendFailsWithEconnrefusedThenEnotconn) {
   SocketPair pair = make_pair(GetParam(), here());
   must(call::close(pair.b.release()));

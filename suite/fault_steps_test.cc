@@ -27,12 +27,15 @@ void install_handler(int sig, int flags) {
   ::sigaction(sig, &action, nullptr);
 }
 
-SOCKSPEC_RULE(FaultStepsTest, SignalWithoutRestartInterruptsBlockedRecv,
-              "a recv() blocked on an AF_UNIX socket fails with EINTR when a handler without "
-              "SA_RESTART catches a signal",
-              "signal(7) 'Interruption of system calls and library functions by signal handlers'; "
-              "recv(2) ERRORS: EINTR",
-              "");
+SOCKSPEC_RULE(
+    FaultStepsTest, SignalWithoutRestartInterruptsBlockedRecv,
+    .text =
+        "a recv() blocked on an AF_UNIX socket fails with EINTR when a handler without "
+        "SA_RESTART catches a signal",
+    .citation =
+        "signal(7) 'Interruption of system calls and library functions by signal handlers'; "
+        "recv(2) ERRORS: EINTR",
+    .catalogue = "SG-01");
 TEST_F(FaultStepsTest, SignalWithoutRestartInterruptsBlockedRecv) {
   const CallResult pair = must(call::socketpair(AF_UNIX, SOCK_STREAM, 0));
   Peer& reader = here().fork_peer("reader", [&](PeerSelf&) {
@@ -47,11 +50,13 @@ TEST_F(FaultStepsTest, SignalWithoutRestartInterruptsBlockedRecv) {
 
 SOCKSPEC_RULE(
     FaultStepsTest, SignalWithRestartResumesBlockedRecv,
-    "with SA_RESTART, a recv() blocked on an AF_UNIX socket (no SO_RCVTIMEO) is restarted "
-    "after the handler and returns the data that arrives later",
-    "signal(7) 'Interruption of system calls...': recv is restarted if SA_RESTART, unless a "
-    "timeout is set with SO_RCVTIMEO",
-    "");
+    .text =
+        "with SA_RESTART, a recv() blocked on an AF_UNIX socket (no SO_RCVTIMEO) is restarted "
+        "after the handler and returns the data that arrives later",
+    .citation =
+        "signal(7) 'Interruption of system calls...': recv is restarted if SA_RESTART, unless a "
+        "timeout is set with SO_RCVTIMEO",
+    .catalogue = "SG-02");
 TEST_F(FaultStepsTest, SignalWithRestartResumesBlockedRecv) {
   const CallResult pair = must(call::socketpair(AF_UNIX, SOCK_STREAM, 0));
   Peer& reader = here().fork_peer("reader", [&](PeerSelf&) {
@@ -69,9 +74,11 @@ TEST_F(FaultStepsTest, SignalWithRestartResumesBlockedRecv) {
 
 SOCKSPEC_RULE(
     FaultStepsTest, KilledWriterLeavesItsDataThenEof,
-    "when a process is killed, its socket is closed: the data it had sent stays queued "
-    "for the reader, and then the reader sees end of file",
-    "unix(7); close(2); unix_release_sock() marks the peer RCV_SHUTDOWN and keeps its queue", "");
+    .text =
+        "when a process is killed, its socket is closed: the data it had sent stays queued "
+        "for the reader, and then the reader sees end of file",
+    .citation =
+        "unix(7); close(2); unix_release_sock() marks the peer RCV_SHUTDOWN and keeps its queue");
 TEST_F(FaultStepsTest, KilledWriterLeavesItsDataThenEof) {
   const CallResult pair = must(call::socketpair(AF_UNIX, SOCK_STREAM, 0));
   Peer& writer = here().fork_peer("writer", [&](PeerSelf& self) {
@@ -92,11 +99,12 @@ TEST_F(FaultStepsTest, KilledWriterLeavesItsDataThenEof) {
 
 SOCKSPEC_RULE(
     FaultStepsTest, FailedSendTransfersNothing,
-    "a send that fails transfers nothing: the receiver of a datagram socket sees only the "
-    "sends that succeeded, in order",
-    "send(2) RETURN VALUE ('On error, -1 is returned'); unix(7) SOCK_DGRAM is reliable "
-    "and ordered; the failure is injected by strace -e inject=sendto:error=ENOBUFS:when=1",
-    "");
+    .text =
+        "a send that fails transfers nothing: the receiver of a datagram socket sees only the "
+        "sends that succeeded, in order",
+    .citation =
+        "send(2) RETURN VALUE ('On error, -1 is returned'); unix(7) SOCK_DGRAM is reliable "
+        "and ordered; the failure is injected by strace -e inject=sendto:error=ENOBUFS:when=1");
 TEST_F(FaultStepsTest, FailedSendTransfersNothing) {
   SOCKSPEC_REQUIRES("strace");
   const CallResult pair = must(call::socketpair(AF_UNIX, SOCK_DGRAM, 0));

@@ -128,15 +128,19 @@ Peer& fork_peer_in_new_netns(Case& here, std::function<void(PeerSelf&)> body) {
 class NoRemoteReachTest : public CaseTest {};
 
 SOCKSPEC_RULE(NoRemoteReachTest, AbstractNameIsNotVisibleFromAnotherNetworkNamespace,
-              "an abstract name is looked up in the caller's network namespace only: from "
-              "another network namespace, connect() to a listening abstract name and sendto() "
-              "to a bound abstract datagram name fail with ECONNREFUSED, as if nothing were "
-              "bound",
-              "network_namespaces(7) (\"isolate the UNIX domain abstract socket namespace\"); "
-              "unix(7) ERRORS ECONNREFUSED; unix_find_other() -> unix_find_abstract(net, ...) "
-              "-> unix_find_socket_byname() in net->unx.table",
-              "abstract names are per network namespace since AF_UNIX became netns-aware "
-              "(Linux 2.6.24)");
+              .text =
+                  "an abstract name is looked up in the caller's network namespace only: from "
+                  "another network namespace, connect() to a listening abstract name and sendto() "
+                  "to a bound abstract datagram name fail with ECONNREFUSED, as if nothing were "
+                  "bound",
+              .citation =
+                  "network_namespaces(7) (\"isolate the UNIX domain abstract socket namespace\"); "
+                  "unix(7) ERRORS ECONNREFUSED; unix_find_other() -> unix_find_abstract(net, ...) "
+                  "-> unix_find_socket_byname() in net->unx.table",
+              .linux_note =
+                  "abstract names are per network namespace since AF_UNIX became netns-aware "
+                  "(Linux 2.6.24)",
+              .catalogue = "NS-01");
 TEST_F(NoRemoteReachTest, AbstractNameIsNotVisibleFromAnotherNetworkNamespace) {
   const UnixAddress stream_name = UnixAddress::abstract(here().abstract_name("srv"));
   const UnixAddress dgram_name = UnixAddress::abstract(here().abstract_name("dgram"));
@@ -168,11 +172,14 @@ TEST_F(NoRemoteReachTest, AbstractNameIsNotVisibleFromAnotherNetworkNamespace) {
 }
 
 SOCKSPEC_RULE(NoRemoteReachTest, SameAbstractNameIsFreeInAnotherNetworkNamespace,
-              "each network namespace has its own abstract namespace: bind() to an abstract "
-              "name that is in use in another network namespace succeeds",
-              "network_namespaces(7); unix_bind_abstract() checks __unix_find_socket_byname() "
-              "in sock_net(sk)->unx.table only (EADDRINUSE within one namespace)",
-              "abstract names are per network namespace since Linux 2.6.24");
+              .text =
+                  "each network namespace has its own abstract namespace: bind() to an abstract "
+                  "name that is in use in another network namespace succeeds",
+              .citation =
+                  "network_namespaces(7); unix_bind_abstract() checks __unix_find_socket_byname() "
+                  "in sock_net(sk)->unx.table only (EADDRINUSE within one namespace)",
+              .linux_note = "abstract names are per network namespace since Linux 2.6.24",
+              .catalogue = "NS-02");
 TEST_F(NoRemoteReachTest, SameAbstractNameIsFreeInAnotherNetworkNamespace) {
   const UnixAddress name = UnixAddress::abstract(here().abstract_name("srv"));
   Fd listener = listen_at(name);
@@ -194,12 +201,14 @@ TEST_F(NoRemoteReachTest, SameAbstractNameIsFreeInAnotherNetworkNamespace) {
 }
 
 SOCKSPEC_RULE(NoRemoteReachTest, PathnameSocketIsReachableFromAnotherNetworkNamespace,
-              "a pathname socket is found through the filesystem, not through the network "
-              "namespace: from another network namespace on the same kernel, connect() to a "
-              "listening pathname socket succeeds and data flows",
-              "unix_find_bsd(): kern_path() then unix_find_socket_byinode() in the "
-              "kernel-wide bsd_socket_buckets, with no network-namespace check",
-              "");
+              .text =
+                  "a pathname socket is found through the filesystem, not through the network "
+                  "namespace: from another network namespace on the same kernel, connect() to a "
+                  "listening pathname socket succeeds and data flows",
+              .citation =
+                  "unix_find_bsd(): kern_path() then unix_find_socket_byinode() in the "
+                  "kernel-wide bsd_socket_buckets, with no network-namespace check",
+              .catalogue = "NS-03");
 TEST_F(NoRemoteReachTest, PathnameSocketIsReachableFromAnotherNetworkNamespace) {
   const UnixAddress path = UnixAddress::pathname(here().path_name("srv"));
   Fd listener = listen_at(path);
@@ -277,14 +286,16 @@ std::string with_bindfs_view(PeerSelf& self, const fs::path& source, const fs::p
   return {};
 }
 
-SOCKSPEC_RULE(NoRemoteReachTest, SocketFileSeenThroughFusePassthroughIsRefused,
-              "a socket file reached through another filesystem view (a FUSE passthrough "
-              "mount of the same directory) is a socket file of another inode, with no socket "
-              "registered on it: connect() through it fails with ECONNREFUSED while connect() "
-              "through the real path succeeds",
-              "unix(7) ERRORS ECONNREFUSED; unix_find_bsd(): d_backing_inode() of the looked-up "
-              "path, then unix_find_socket_byinode() compares inode objects, not numbers",
-              "");
+SOCKSPEC_RULE(
+    NoRemoteReachTest, SocketFileSeenThroughFusePassthroughIsRefused,
+    .text =
+        "a socket file reached through another filesystem view (a FUSE passthrough "
+        "mount of the same directory) is a socket file of another inode, with no socket "
+        "registered on it: connect() through it fails with ECONNREFUSED while connect() "
+        "through the real path succeeds",
+    .citation =
+        "unix(7) ERRORS ECONNREFUSED; unix_find_bsd(): d_backing_inode() of the looked-up "
+        "path, then unix_find_socket_byinode() compares inode objects, not numbers");
 TEST_F(NoRemoteReachTest, SocketFileSeenThroughFusePassthroughIsRefused) {
   SOCKSPEC_REQUIRES("fuse");
   const fs::path source = here().dir() / "src";
@@ -322,13 +333,15 @@ TEST_F(NoRemoteReachTest, SocketFileSeenThroughFusePassthroughIsRefused) {
   EXPECT_THAT(call::accept(listener.get()), FailsWith(EAGAIN));
 }
 
-SOCKSPEC_RULE(NoRemoteReachTest, SocketBoundThroughFusePassthroughIsNotReachableByItsBackingFile,
-              "bind() through a FUSE passthrough view registers the socket on the view's inode: "
-              "the socket file that appears in the backing directory is refused "
-              "(ECONNREFUSED) while connect() through the view succeeds",
-              "unix_bind_bsd(): vfs_mknod() on the path given, the socket is hashed by "
-              "d_backing_inode() of that dentry; unix_find_bsd() -> unix_find_socket_byinode()",
-              "");
+SOCKSPEC_RULE(
+    NoRemoteReachTest, SocketBoundThroughFusePassthroughIsNotReachableByItsBackingFile,
+    .text =
+        "bind() through a FUSE passthrough view registers the socket on the view's inode: "
+        "the socket file that appears in the backing directory is refused "
+        "(ECONNREFUSED) while connect() through the view succeeds",
+    .citation =
+        "unix_bind_bsd(): vfs_mknod() on the path given, the socket is hashed by "
+        "d_backing_inode() of that dentry; unix_find_bsd() -> unix_find_socket_byinode()");
 TEST_F(NoRemoteReachTest, SocketBoundThroughFusePassthroughIsNotReachableByItsBackingFile) {
   SOCKSPEC_REQUIRES("fuse");
   const fs::path source = here().dir() / "src";
@@ -483,13 +496,15 @@ Peer& boot_guest(Case& here, const fs::path& dir, const std::string& task) {
 }
 
 SOCKSPEC_RULE(NoRemoteReachTest, SecondKernelCannotConnectToHostSocket,
-              "a second kernel that shares the filesystem sees the host's pathname socket as a "
-              "socket file, but its connect() fails with ECONNREFUSED: the listening socket "
-              "exists only in the host kernel's table, and no connection reaches it",
-              "unix(7) DESCRIPTION (\"between processes on the same machine\"), ERRORS "
-              "ECONNREFUSED; the guest's unix_find_bsd() -> unix_find_socket_byinode() finds "
-              "no socket on its hostfs inode",
-              "guest: User-mode Linux 6.1 with hostfs");
+              .text =
+                  "a second kernel that shares the filesystem sees the host's pathname socket as a "
+                  "socket file, but its connect() fails with ECONNREFUSED: the listening socket "
+                  "exists only in the host kernel's table, and no connection reaches it",
+              .citation =
+                  "unix(7) DESCRIPTION (\"between processes on the same machine\"), ERRORS "
+                  "ECONNREFUSED; the guest's unix_find_bsd() -> unix_find_socket_byinode() finds "
+                  "no socket on its hostfs inode",
+              .linux_note = "guest: User-mode Linux 6.1 with hostfs");
 TEST_F(NoRemoteReachTest, SecondKernelCannotConnectToHostSocket) {
   if (!kUserModeLinux.installed()) GTEST_SKIP() << kUserModeLinux.not_installed();
   const fs::path dir = here().dir();
@@ -519,13 +534,15 @@ TEST_F(NoRemoteReachTest, SecondKernelCannotConnectToHostSocket) {
 }
 
 SOCKSPEC_RULE(NoRemoteReachTest, HostCannotConnectToSocketBoundBySecondKernel,
-              "a socket bound by a second kernel on a shared filesystem leaves a socket file "
-              "the host can see, but the host's connect() to it fails with ECONNREFUSED, while "
-              "inside the second kernel the same path connects",
-              "unix(7) ERRORS ECONNREFUSED; guest unix_bind_bsd() -> vfs_mknod() -> hostfs "
-              "mknod(2) on the host; host unix_find_bsd() -> unix_find_socket_byinode() finds "
-              "no socket on that inode",
-              "guest: User-mode Linux 6.1 with hostfs");
+              .text =
+                  "a socket bound by a second kernel on a shared filesystem leaves a socket file "
+                  "the host can see, but the host's connect() to it fails with ECONNREFUSED, while "
+                  "inside the second kernel the same path connects",
+              .citation =
+                  "unix(7) ERRORS ECONNREFUSED; guest unix_bind_bsd() -> vfs_mknod() -> hostfs "
+                  "mknod(2) on the host; host unix_find_bsd() -> unix_find_socket_byinode() finds "
+                  "no socket on that inode",
+              .linux_note = "guest: User-mode Linux 6.1 with hostfs");
 TEST_F(NoRemoteReachTest, HostCannotConnectToSocketBoundBySecondKernel) {
   if (!kUserModeLinux.installed()) GTEST_SKIP() << kUserModeLinux.not_installed();
   const fs::path dir = here().dir();

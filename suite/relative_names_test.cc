@@ -18,15 +18,21 @@ namespace {
 
 class RelativeNameTest : public CaseTest {};
 
-SOCKSPEC_RULE(RelativeNameTest, ResolvedAgainstTheDirectoryOfEachCall,
-              "a relative sun_path is resolved against the caller's current working directory "
-              "at the time of each call: after chdir(), connect() and sendto() with the name "
-              "used in the old directory fail with ENOENT, and the name relative to the new "
-              "directory reaches the socket",
-              "path_resolution(7) \"Step 1\" (a relative pathname starts at the current working "
-              "directory); unix(7) \"Pathname sockets\"; unix_bind_bsd() -> "
-              "kern_path_create(AT_FDCWD, ...) and unix_find_bsd() -> kern_path()",
-              "");
+SOCKSPEC_RULE(
+    RelativeNameTest, ResolvedAgainstTheDirectoryOfEachCall,
+    .text =
+        "a relative sun_path is resolved against the caller's current working directory "
+        "at the time of each call: after chdir(), connect() and sendto() with the name "
+        "used in the old directory fail with ENOENT, and the name relative to the new "
+        "directory reaches the socket",
+    .citation =
+        "path_resolution(7) \"Step 1\" (a relative pathname starts at the current working "
+        "directory); unix(7) \"Pathname sockets\"; unix_bind_bsd() -> "
+        "kern_path_create(AT_FDCWD, ...) and unix_find_bsd() -> kern_path()",
+    .catalogue = "AD-13",
+    .see_also =
+        "cases/02-addresses/02-relative-pathname-resolves-against-cwd.case, "
+        "cases/11-isolation/01-a-path-leads-to-the-socket-inode.case");
 TEST_F(RelativeNameTest, ResolvedAgainstTheDirectoryOfEachCall) {
   ASSERT_EQ(::mkdir("inner", 0755), 0);
   ASSERT_EQ(::chdir("inner"), 0);

@@ -53,9 +53,12 @@ class StreamOrderingTest : public CaseTest {};
 
 SOCKSPEC_RULE(
     StreamOrderingTest, ReaderGetsExactlyTheBytesWrittenInOrder,
-    "SOCK_STREAM delivers the bytes written by one peer to the other exactly and in "
-    "order, however the writes and reads are split",
-    "unix(7) DESCRIPTION (SOCK_STREAM); POSIX socket(3p) SOCK_STREAM; unix_stream_sendmsg()", "");
+    .text =
+        "SOCK_STREAM delivers the bytes written by one peer to the other exactly and in "
+        "order, however the writes and reads are split",
+    .citation =
+        "unix(7) DESCRIPTION (SOCK_STREAM); POSIX socket(3p) SOCK_STREAM; unix_stream_sendmsg()",
+    .catalogue = "ST-01", .see_also = "cases/03-stream/06-bytes-arrive-in-order.case");
 TEST_F(StreamOrderingTest, ReaderGetsExactlyTheBytesWrittenInOrder) {
   check_property([this] {
     const PairKind kind = *gen_kind([](const PairKind& k) { return k.type == SOCK_STREAM; });
@@ -89,11 +92,15 @@ TEST_F(StreamOrderingTest, ReaderGetsExactlyTheBytesWrittenInOrder) {
 }
 
 SOCKSPEC_RULE(StreamOrderingTest, SeqpacketKeepsMessagesAndTheirBoundaries,
-              "SOCK_SEQPACKET delivers each message whole, once, in the order sent: one recv() "
-              "with room for the largest message returns exactly one message",
-              "unix(7) DESCRIPTION: SOCK_SEQPACKET 'preserves message boundaries, and delivers "
-              "messages in the order that they were sent'; unix_seqpacket_sendmsg()",
-              "SOCK_SEQPACKET for AF_UNIX since Linux 2.6.4");
+              .text =
+                  "SOCK_SEQPACKET delivers each message whole, once, in the order sent: one recv() "
+                  "with room for the largest message returns exactly one message",
+              .citation =
+                  "unix(7) DESCRIPTION: SOCK_SEQPACKET 'preserves message boundaries, and delivers "
+                  "messages in the order that they were sent'; unix_seqpacket_sendmsg()",
+              .linux_note = "SOCK_SEQPACKET for AF_UNIX since Linux 2.6.4",
+              .catalogue = "SQ-02, SQ-13",
+              .see_also = "cases/08-seqpacket/02-message-boundaries-are-kept.case");
 TEST_F(StreamOrderingTest, SeqpacketKeepsMessagesAndTheirBoundaries) {
   check_property([this] {
     const PairKind kind = *gen_kind([](const PairKind& k) { return k.type == SOCK_SEQPACKET; });

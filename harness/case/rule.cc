@@ -18,8 +18,28 @@ std::string_view before_first_slash(std::string_view s) {
 }
 }  // namespace
 
-bool register_rule(Rule rule) {
-  registry().push_back(std::move(rule));
+// "NB-01, NB-02" -> {"NB-01", "NB-02"}
+static std::vector<std::string> comma_list(std::string_view text) {
+  std::vector<std::string> items;
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    std::string_view item = text.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (!item.empty()) items.emplace_back(item);
+    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+  }
+  return items;
+}
+
+bool register_rule(const char* suite, const char* name, const RuleText& text) {
+  registry().push_back({.suite = suite,
+                        .name = name,
+                        .text = text.text,
+                        .citation = text.citation,
+                        .linux_note = text.linux_note,
+                        .catalogue = comma_list(text.catalogue),
+                        .see_also = comma_list(text.see_also)});
   return true;
 }
 

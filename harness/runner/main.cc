@@ -3,7 +3,7 @@
 //   sockspec run    [--filter PATTERN] [-j N] [--report DIR] [--trace fail|always|never]
 //                   [--timeout SECONDS] [--hang-after SECONDS] [--target T] [--suite PATH]
 //                   [--cases DIR]
-//   sockspec list   [--filter PATTERN] [--suite PATH] [--cases DIR]
+//   sockspec list   [--rules] [--filter PATTERN] [--suite PATH] [--cases DIR]
 //   sockspec script FILE... [run options]
 //   sockspec targets           where cases can run: native, gvisor, qemu, proot, ...
 //   sockspec features [--target T]   what this machine offers a case (cases/lit.cfg.py reads it)
@@ -32,6 +32,7 @@
 #include "runner/presentation/console.h"
 #include "runner/presentation/matrix.h"
 #include "runner/presentation/reports.h"
+#include "runner/presentation/rule_list.h"
 #include "runner/runner_error.h"
 
 namespace sockspec {
@@ -61,7 +62,23 @@ int list_command(const std::vector<CaseInfo>& cases) {
     if (!c.citation.empty())
       fmt::print("    documented in: {}{}\n", c.citation,
                  c.linux_note.empty() ? "" : " (" + c.linux_note + ")");
+    if (!c.catalogue.empty()) fmt::print("    catalogue: {}\n", fmt::join(c.catalogue, ", "));
   }
+  return kAllPassed;
+}
+
+// `sockspec list --rules`: the rules of `shown`, after checking the catalogue rows and twins
+// that all the rules cite (cases/CATALOGUE.md beside the scripted cases).
+int list_rules_command(const std::vector<CaseInfo>& all, const std::vector<CaseInfo>& shown,
+                       const std::string& cases_dir) {
+  std::size_t in_scope = 0;
+  if (!cases_dir.empty()) {
+    const auto catalogue = std::filesystem::path(cases_dir) / "CATALOGUE.md";
+    const auto rows = catalogue_rows(catalogue);
+    check_rule_references(all, rows, catalogue);
+    in_scope = std::count_if(rows.begin(), rows.end(), [](const auto& r) { return r.in_scope; });
+  }
+  print_rules(stdout, shown, in_scope, SOCKSPEC_SOURCE_DIR);
   return kAllPassed;
 }
 
@@ -272,8 +289,9 @@ int main(int argc, char** argv) {
 
   auto* run = app.add_subcommand("run", "Run the cases on this machine and write a report");
   run->add_option("--filter", filter,
-                  "Cases to run: POS:POS:-NEG:NEG, globs with * and ? (a - that begins a "
-                  "pattern starts the negative ones)");
+                  "Cases to run: POS:POS:-NEG:NEG, globs with * and ? matching case names or "
+                  "the catalogue rows they cite (AR-07); a - that begins a pattern starts the "
+                  "negative ones");
   add_run_options(run);
   add_target_options(run);
   run->add_option("--suite", suite, "Case program (default: sockspec-suite beside sockspec)");
@@ -281,7 +299,12 @@ int main(int argc, char** argv) {
 
   auto* list =
       app.add_subcommand("list", "List every case with the rule it checks and its citation");
-  list->add_option("--filter", filter, "Cases to list (GoogleTest filter syntax)");
+  bool by_rule = false;
+  list->add_flag("--rules", by_rule,
+                 "One entry per rule (instances collapsed), with its catalogue rows, file and "
+                 "twin; checks that every cited row and twin exists");
+  list->add_option("--filter", filter,
+                   "Cases to list: POS:POS:-NEG:NEG, globs matching names or catalogue rows");
   list->add_option("--suite", suite, "Case program to list");
   list->add_option("--cases", cases_dir, "Folder of scripted cases (*.case); \"\" for none");
 
@@ -353,7 +376,9 @@ int main(int argc, char** argv) {
         throw RunnerError("sockspec script needs at least one case file (cases/**/*.case)");
       return run_and_report(script_cases(script_files, cases_dir), options);
     }
-    const auto listed = filter_cases(all_cases(options.suite, cases_dir), filter);
+    const auto every_case = all_cases(options.suite, cases_dir);
+    const auto listed = filter_cases(every_case, filter);
+    if (list->parsed() && by_rule) return list_rules_command(every_case, listed, cases_dir);
     if (list->parsed()) return list_command(listed);
     const auto cases = runnable_on(options, listed);
     if (cases.empty())

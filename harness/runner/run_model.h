@@ -14,6 +14,8 @@ struct CaseInfo {
   std::string rule;
   std::string citation;
   std::string linux_note;
+  std::vector<std::string> catalogue;  // catalogue rows it shows ("BE-03")
+  std::vector<std::string> see_also;   // its twins in the other form
   std::string file;
   int line = 0;
   std::string script;  // a scripted case: the path of its file (empty for a GoogleTest case)

@@ -1,7 +1,8 @@
 // main() of every case program (sockspec-suite, sockspec-examples). Besides GoogleTest's own
 // flags it understands
 //   --sockspec-list        every case as one JSON object a line (name, rule, citation, Linux
-//                          note, file, line), for the runner's discovery;
+//                          note, catalogue rows, twins, file, line), for the runner's
+//                          discovery;
 //   --sockspec-serve       be a case server for the runner (case_server.h);
 //   --sockspec-case FILE   run the one case FILE describes in this process (a traced re-run).
 // Without them it is a plain GoogleTest program.
@@ -33,6 +34,8 @@ int list_cases() {
         line["rule"] = rule->text;
         line["citation"] = rule->citation;
         line["linux"] = rule->linux_note;
+        line["catalogue"] = rule->catalogue;
+        line["see_also"] = rule->see_also;
       }
       std::cout << line.dump() << "\n";
     }

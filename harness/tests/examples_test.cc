@@ -24,8 +24,9 @@ namespace {
 
 class Examples : public CaseTest {};
 
-SOCKSPEC_RULE(Examples, WrongErrno, "recv with MSG_DONTWAIT on an empty socket fails with EAGAIN",
-              "recv(2) ERRORS: EAGAIN", "");
+SOCKSPEC_RULE(Examples, WrongErrno,
+              .text = "recv with MSG_DONTWAIT on an empty socket fails with EAGAIN",
+              .citation = "recv(2) ERRORS: EAGAIN");
 TEST_F(Examples, WrongErrno) {
   const CallResult pair = must(call::socketpair(AF_UNIX, SOCK_STREAM, 0));
   // Deliberately wrong: Linux says EAGAIN.
@@ -34,8 +35,8 @@ TEST_F(Examples, WrongErrno) {
   ::close(pair.fds[1]);
 }
 
-SOCKSPEC_RULE(Examples, HangsInAccept, "accept on a listener nobody connects to blocks",
-              "accept(2) DESCRIPTION", "");
+SOCKSPEC_RULE(Examples, HangsInAccept, .text = "accept on a listener nobody connects to blocks",
+              .citation = "accept(2) DESCRIPTION");
 TEST_F(Examples, HangsInAccept) {
   const int listener = static_cast<int>(must(call::socket(AF_UNIX, SOCK_STREAM, 0)).value);
   must(call::bind(listener, UnixAddress::pathname(here().path_name("srv"))));
@@ -43,15 +44,15 @@ TEST_F(Examples, HangsInAccept) {
   call::accept(listener);  // never returns: the runner must kill the case at its deadline
 }
 
-SOCKSPEC_RULE(Examples, PeerKilledBySignal, "a peer that crashes fails its case",
-              "sockspec harness", "");
+SOCKSPEC_RULE(Examples, PeerKilledBySignal, .text = "a peer that crashes fails its case",
+              .citation = "sockspec harness");
 TEST_F(Examples, PeerKilledBySignal) {
   Peer& crasher = here().fork_peer("crasher", [](PeerSelf&) { ::raise(SIGSEGV); });
   crasher.expect_clean_exit();
 }
 
-SOCKSPEC_RULE(Examples, PeerExpectationFails, "a peer's failed expectation fails its case",
-              "sockspec harness", "");
+SOCKSPEC_RULE(Examples, PeerExpectationFails, .text = "a peer's failed expectation fails its case",
+              .citation = "sockspec harness");
 TEST_F(Examples, PeerExpectationFails) {
   here().fork_peer("checker", [](PeerSelf&) {
     const CallResult pair = must(call::socketpair(AF_UNIX, SOCK_DGRAM, 0));
@@ -60,8 +61,8 @@ TEST_F(Examples, PeerExpectationFails) {
 }
 
 SOCKSPEC_RULE(Examples, PeerLeftRunning,
-              "a peer that forks a process of its own leaves nothing behind", "sockspec harness",
-              "");
+              .text = "a peer that forks a process of its own leaves nothing behind",
+              .citation = "sockspec harness");
 TEST_F(Examples, PeerLeftRunning) {
   Peer& parent = here().fork_peer("parent", [](PeerSelf& self) {
     if (::fork() == 0) {
@@ -74,8 +75,8 @@ TEST_F(Examples, PeerLeftRunning) {
   parent.await("forked");
 }
 
-SOCKSPEC_RULE(Examples, PropertyFails, "no datagram ever contains the byte 'x'",
-              "deliberately false property", "");
+SOCKSPEC_RULE(Examples, PropertyFails, .text = "no datagram ever contains the byte 'x'",
+              .citation = "deliberately false property");
 TEST_F(Examples, PropertyFails) {
   check_property([] {
     const auto payload =
@@ -89,12 +90,14 @@ TEST_F(Examples, PropertyFails) {
   });
 }
 
-SOCKSPEC_RULE(Examples, Skips, "a case that cannot run here says why", "sockspec harness", "");
+SOCKSPEC_RULE(Examples, Skips, .text = "a case that cannot run here says why",
+              .citation = "sockspec harness");
 TEST_F(Examples, Skips) {
   GTEST_SKIP() << "needs a frobnicator (apt-get install frobnicator)";
 }
 
-SOCKSPEC_RULE(Examples, Passes, "a case with nothing to do passes", "sockspec harness", "");
+SOCKSPEC_RULE(Examples, Passes, .text = "a case with nothing to do passes",
+              .citation = "sockspec harness");
 TEST_F(Examples, Passes) {
   EXPECT_THAT(call::listen(-1, 1), FailsWith(EBADF));
 }
@@ -102,23 +105,25 @@ TEST_F(Examples, Passes) {
 // Hangs and waits: the runner must end the first kind at once (a hang verdict) and never the
 // second, whose processes sleep on a timer or a timeout.
 
-SOCKSPEC_RULE(Examples, HangsInRecv, "recv on an idle socket blocks", "recv(2) DESCRIPTION", "");
+SOCKSPEC_RULE(Examples, HangsInRecv, .text = "recv on an idle socket blocks",
+              .citation = "recv(2) DESCRIPTION");
 TEST_F(Examples, HangsInRecv) {
   const CallResult pair = must(call::socketpair(AF_UNIX, SOCK_STREAM, 0));
   call::recv(pair.fds[0], 1, 0);  // never returns: nobody writes
 }
 
-SOCKSPEC_RULE(Examples, PeerHangsInRecv, "a peer's recv on an idle socket blocks",
-              "recv(2) DESCRIPTION", "");
+SOCKSPEC_RULE(Examples, PeerHangsInRecv, .text = "a peer's recv on an idle socket blocks",
+              .citation = "recv(2) DESCRIPTION");
 TEST_F(Examples, PeerHangsInRecv) {
   const CallResult pair = must(call::socketpair(AF_UNIX, SOCK_STREAM, 0));
   here().fork_peer("reader", [&](PeerSelf&) { call::recv(pair.fds[0], 1, 0); });
   // The controller waits for the peer's end on its channel: the case can never go on.
 }
 
-SOCKSPEC_RULE(Examples, WaitsOnReceiveTimeout,
-              "recv on an idle socket with SO_RCVTIMEO fails with EAGAIN once the timeout passes",
-              "socket(7) SO_RCVTIMEO", "");
+SOCKSPEC_RULE(
+    Examples, WaitsOnReceiveTimeout,
+    .text = "recv on an idle socket with SO_RCVTIMEO fails with EAGAIN once the timeout passes",
+    .citation = "socket(7) SO_RCVTIMEO");
 TEST_F(Examples, WaitsOnReceiveTimeout) {
   const CallResult pair = must(call::socketpair(AF_UNIX, SOCK_STREAM, 0));
   Peer& reader = here().fork_peer("reader", [&](PeerSelf&) {
@@ -131,8 +136,9 @@ TEST_F(Examples, WaitsOnReceiveTimeout) {
   reader.expect_clean_exit();
 }
 
-SOCKSPEC_RULE(Examples, WaitsOnPollTimeout, "poll on an idle socket returns 0 at its timeout",
-              "poll(2) RETURN VALUE", "");
+SOCKSPEC_RULE(Examples, WaitsOnPollTimeout,
+              .text = "poll on an idle socket returns 0 at its timeout",
+              .citation = "poll(2) RETURN VALUE");
 TEST_F(Examples, WaitsOnPollTimeout) {
   const CallResult pair = must(call::socketpair(AF_UNIX, SOCK_STREAM, 0));
   EXPECT_THAT(call::poll(pair.fds[0], POLLIN, 2000), Returns(0));
@@ -142,8 +148,8 @@ namespace {
 void on_alarm(int) {}
 }  // namespace
 
-SOCKSPEC_RULE(Examples, WaitsOnAlarm, "pause returns once a caught SIGALRM arrives",
-              "pause(2), alarm(2)", "");
+SOCKSPEC_RULE(Examples, WaitsOnAlarm, .text = "pause returns once a caught SIGALRM arrives",
+              .citation = "pause(2), alarm(2)");
 TEST_F(Examples, WaitsOnAlarm) {
   struct sigaction caught {};
   caught.sa_handler = on_alarm;
@@ -153,9 +159,10 @@ TEST_F(Examples, WaitsOnAlarm) {
 }
 
 SOCKSPEC_RULE(Examples, LeavesAHelperAndHangs,
-              "a case that started a helper in a session of its own, then hung, leaves nothing "
-              "behind",
-              "sockspec harness", "");
+              .text =
+                  "a case that started a helper in a session of its own, then hung, leaves nothing "
+                  "behind",
+              .citation = "sockspec harness");
 TEST_F(Examples, LeavesAHelperAndHangs) {
   // cat reads a pipe whose other end this case holds and never writes: it waits for ever.
   int to_helper[2];
@@ -182,15 +189,15 @@ void kill_my_server_unless(const std::filesystem::path& marker) {
 }  // namespace
 
 SOCKSPEC_RULE(Examples, KillsItsServerOnce,
-              "a case whose server dies under it is run again by a new server", "sockspec harness",
-              "");
+              .text = "a case whose server dies under it is run again by a new server",
+              .citation = "sockspec harness");
 TEST_F(Examples, KillsItsServerOnce) {
   kill_my_server_unless(std::filesystem::temp_directory_path() / "sockspec-killed-a-server");
 }
 
 SOCKSPEC_RULE(Examples, KillsItsServerEveryTime,
-              "a case whose server dies under it twice fails, saying how both died",
-              "sockspec harness", "");
+              .text = "a case whose server dies under it twice fails, saying how both died",
+              .citation = "sockspec harness");
 TEST_F(Examples, KillsItsServerEveryTime) {
   ::kill(::getppid(), SIGKILL);
   ::pause();  // the runner kills this process too, as an orphan of the dead server
@@ -198,7 +205,8 @@ TEST_F(Examples, KillsItsServerEveryTime) {
 
 // Many trivial cases, for ci/bench to measure what the runner costs per case.
 class Trivial : public CaseTest, public ::testing::WithParamInterface<int> {};
-SOCKSPEC_RULE(Trivial, Passes, "a case with nothing to do passes", "sockspec harness", "");
+SOCKSPEC_RULE(Trivial, Passes, .text = "a case with nothing to do passes",
+              .citation = "sockspec harness");
 TEST_P(Trivial, Passes) {
   EXPECT_THAT(call::listen(-1, 1), FailsWith(EBADF));
 }

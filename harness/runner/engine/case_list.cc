@@ -24,9 +24,13 @@ std::vector<std::string> split(const std::string& text, char separator) {
   return parts;
 }
 
-bool matches_any(const std::vector<std::string>& patterns, const std::string& name) {
-  for (const auto& p : patterns)
-    if (::fnmatch(p.c_str(), name.c_str(), 0) == 0) return true;
+// A pattern selects a case by its name or by a catalogue row it cites ("BE-03", "BE-*").
+bool matches_any(const std::vector<std::string>& patterns, const CaseInfo& c) {
+  for (const auto& p : patterns) {
+    if (::fnmatch(p.c_str(), c.name.c_str(), 0) == 0) return true;
+    for (const auto& row : c.catalogue)
+      if (::fnmatch(p.c_str(), row.c_str(), 0) == 0) return true;
+  }
   return false;
 }
 
@@ -52,6 +56,8 @@ std::vector<CaseInfo> discover_cases(const std::filesystem::path& suite) {
                        .rule = j.value("rule", ""),
                        .citation = j.value("citation", ""),
                        .linux_note = j.value("linux", ""),
+                       .catalogue = j.value("catalogue", std::vector<std::string>{}),
+                       .see_also = j.value("see_also", std::vector<std::string>{}),
                        .file = j.value("file", ""),
                        .line = j.value("line", 0)});
     } catch (const nlohmann::json::exception& e) {
@@ -73,6 +79,8 @@ CaseInfo scripted_case(const std::filesystem::path& file, std::string name) {
           .rule = parsed.rule,
           .citation = parsed.source,
           .linux_note = parsed.linux_note,
+          .catalogue = parsed.catalogue,
+          .see_also = parsed.see_also,
           .file = file.string(),
           .line = 1,
           .script = std::filesystem::absolute(file).string()};
@@ -104,7 +112,7 @@ std::vector<CaseInfo> filter_cases(const std::vector<CaseInfo>& cases, const std
     if (pattern.starts_with('-')) pattern.erase(0, 1);
   std::vector<CaseInfo> kept;
   for (const auto& c : cases)
-    if ((positive.empty() || matches_any(positive, c.name)) && !matches_any(negative, c.name))
+    if ((positive.empty() || matches_any(positive, c)) && !matches_any(negative, c))
       kept.push_back(c);
   return kept;
 }

@@ -22,7 +22,8 @@ CaseInfo scripted_case(const std::filesystem::path& file, std::string name);
 std::vector<CaseInfo> discover_scripts(const std::filesystem::path& dir);
 
 // "POS1:POS2:-NEG1:NEG2", each a glob with * and ?: GoogleTest's filter syntax, except that
-// the negative part starts only at a '-' that begins a pattern (case names have dashes).
+// the negative part starts only at a '-' that begins a pattern (case names have dashes). A
+// pattern matches a case's name or one of the catalogue rows it cites ("AR-07", "AR-*").
 std::vector<CaseInfo> filter_cases(const std::vector<CaseInfo>& cases, const std::string& filter);
 
 }  // namespace sockspec
