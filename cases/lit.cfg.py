@@ -19,8 +19,12 @@ config.test_exec_root = os.path.join(config.build_dir, "cases")
 config.sockspec = os.path.join(config.build_dir, "sockspec")
 config.environment["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
 
-features = subprocess.run([config.sockspec, "features"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True)
+# `lit -D target=gvisor build/cases` runs the cases on that target: `sockspec script --target`,
+# with the features `sockspec features --target` gives (the target's name among them, so
+# `UNSUPPORTED: gvisor` means what it says).
+config.sockspec_target = lit_config.params.get("target", "native")
+features = subprocess.run([config.sockspec, "features", "--target", config.sockspec_target],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 if features.returncode != 0:
     lit_config.fatal(f"`{config.sockspec} features` failed: {features.stderr.strip()}; run ci/bootstrap")
 for line in features.stdout.splitlines():

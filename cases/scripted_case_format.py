@@ -14,7 +14,8 @@ class ScriptedCase(lit.formats.FileBasedTest):
         if isinstance(parsed, lit.Test.Result):
             return parsed  # UNSUPPORTED for a missing REQUIRES feature, or a directive error
         _, tmp_base = lit.TestRunner.getTempPaths(test)
-        command = [test.config.sockspec, "script", "--report", tmp_base + ".report", test.getSourcePath()]
+        command = [test.config.sockspec, "script", "--target", test.config.sockspec_target,
+                   "--report", tmp_base + ".report", test.getSourcePath()]
         done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         output = "$ " + " ".join(command) + "\n" + done.stdout
         if done.returncode == 0 and "\nSKIP " in "\n" + done.stdout:

@@ -1,4 +1,5 @@
-// The case language's parser against malformed input: every teaching case in cases/,
+// The case language's parser against malformed input: every teaching case in cases/ (the
+// chapters with the environment's actions, struct values and iovecs among them),
 // mutated at random (characters deleted, inserted, replaced, lines cut or repeated), must
 // either parse or be rejected with one line "file:line:column: error: ..." — never a crash,
 // a hang, or any other exception. rapidcheck shrinks a failure to a small mutation.
@@ -81,7 +82,9 @@ std::string apply(std::string text, const Edit& edit) {
 }
 
 rc::Gen<Edit> gen_edit() {
-  static const std::string kCharacters = "\"\\@()=,.:|*/#- \nx0SOCK_a\t\x01\xff";
+  // The language's punctuation, including the second edition's: actions ("<- SIGUSR1",
+  // "limit RLIMIT_NOFILE +2"), struct values ("{sec=0 usec=1}"), iovecs ("[1, 2]").
+  static const std::string kCharacters = "\"\\@()=,.:|*/#- \nx0SOCK_a\t\x01\xff<{}+[]";
   return rc::gen::build<Edit>(
       rc::gen::set(&Edit::kind,
                    rc::gen::element(Edit::Kind::kDelete, Edit::Kind::kInsert, Edit::Kind::kReplace,

@@ -963,7 +963,18 @@ static int become_user(long uid, long gid) {
   return 0;
 }
 
-static int set_limit(int resource, long limit) {
+/* setrlimit(), soft and hard. With `room`, RLIMIT_NOFILE is set so that exactly `limit` more
+ * fds can be opened: to the number of the free fd after those `limit` (new fds take the
+ * lowest free numbers, and a number at or above the limit is refused). */
+static int set_limit(int resource, long limit, int room) {
+  if (room) {
+    long free_seen = 0, fd = 0;
+    for (;; ++fd) {
+      if (fcntl((int)fd, F_GETFD) != -1 || errno != EBADF) continue;
+      if (free_seen++ == limit) break;
+    }
+    limit = fd;
+  }
   struct rlimit l = {(rlim_t)limit, (rlim_t)limit};
   return setrlimit(resource, &l);
 }
@@ -1061,10 +1072,10 @@ static void serve(struct channel me) {
       const int rc = become_user(uid, gid);
       send_value(&me, rc, rc ? errno : 0);
     } else if (strcmp(tag, "limit") == 0) {
-      int resource = 0;
+      int resource = 0, room = 0;
       long limit = 0;
-      sscanf(payload, "%d %ld", &resource, &limit);
-      const int rc = set_limit(resource, limit);
+      sscanf(payload, "%d %ld %d", &resource, &limit, &room);
+      const int rc = set_limit(resource, limit, room);
       send_value(&me, rc, rc ? errno : 0);
     } else if (strcmp(tag, "unshare") == 0) {
       const int rc = enter_new_network_namespace();

@@ -7,6 +7,7 @@
 //   sockspec script FILE... [run options]
 //   sockspec targets           where cases can run: native, gvisor, qemu, proot, ...
 //   sockspec features [--target T]   what this machine offers a case (cases/lit.cfg.py reads it)
+//   sockspec calls             the calls of the case language (cases/LANGUAGE.md's reference)
 //   sockspec matrix --target T1,T2,... [run options]   runs each target, then the table
 //   sockspec matrix --merge RESULTS.json...  [--report DIR]   the table of earlier runs
 //
@@ -34,6 +35,7 @@
 #include "runner/presentation/reports.h"
 #include "runner/presentation/rule_list.h"
 #include "runner/runner_error.h"
+#include "script/calls.h"
 
 namespace sockspec {
 namespace {
@@ -118,6 +120,11 @@ void choose_target(const std::string& name, const std::string& expectations, Run
   options.target = &target;
   options.target_state = state;
   if (!target.actor_program.empty()) options.actor_program = target.actor_program;
+  if (!options.preload.empty() && target.name == "musl")
+    throw RunnerError(
+        "--preload cannot reach the musl target's actors: they are static "
+        "programs, which ignore LD_PRELOAD");
+  if (!options.preload.empty()) options.preload = std::filesystem::absolute(options.preload);
   options.timeout *= target.deadline_scale;
   const std::filesystem::path table =
       expectations.empty()
@@ -284,6 +291,11 @@ int main(int argc, char** argv) {
         ->check(CLI::ExistingFile);
     command->add_option("--expectations", expectations,
                         "Known divergences of the target (default: ci/expectations/TARGET.txt)");
+    command
+        ->add_option("--preload", options.preload,
+                     "Preload this library (LD_PRELOAD) into the processes that make the calls "
+                     "under test: an interposer to check, or a deviation shim (harness/deviations)")
+        ->check(CLI::ExistingFile);
   };
   std::string suite = options.suite.string();
 
@@ -323,6 +335,9 @@ int main(int argc, char** argv) {
       "features", "Print what this machine offers a case, one feature a line (for lit)");
   features->add_option("--target", target_name, "The target whose name to print as a feature");
 
+  auto* calls = app.add_subcommand(
+      "calls", "Print the calls of the case language: the reference table of cases/LANGUAGE.md");
+
   std::vector<std::string> matrix_targets;
   std::vector<std::string> merge_files;
   auto* matrix = app.add_subcommand(
@@ -334,13 +349,13 @@ int main(int argc, char** argv) {
   matrix->add_option("--suite", suite, "Case program (default: sockspec-suite beside sockspec)");
   add_run_options(matrix);
 
-  const std::vector<std::string_view> commands{"run",     "list",     "script",
-                                               "targets", "features", "matrix"};
+  const std::vector<std::string_view> commands{"run",      "list",  "script", "targets",
+                                               "features", "calls", "matrix"};
   if (argc > 1 && argv[1][0] != '-' &&
       std::find(commands.begin(), commands.end(), argv[1]) == commands.end()) {
     fmt::print(stderr,
                "sockspec: unknown command '{}'; the commands are run, list, script, targets, "
-               "features and matrix (see `sockspec --help`)\n",
+               "features, calls and matrix (see `sockspec --help`)\n",
                argv[1]);
     return kUsageOrEnvironment;
   }
@@ -353,18 +368,24 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::string what = e.what();
     if (app.get_subcommands().empty())
-      what = "a command is required: run, list, script, targets, features or matrix";
+      what = "a command is required: run, list, script, targets, features, calls or matrix";
     fmt::print(stderr, "sockspec: {}; see `sockspec --help`\n", what);
     return kUsageOrEnvironment;
   }
 
   try {
     options.suite = std::filesystem::absolute(suite);
+    // Cases run in directories of their own: a relative trace path would land there.
+    options.report_dir = std::filesystem::absolute(options.report_dir);
     options.trace = trace_modes.at(trace_mode);
     options.timeout = std::chrono::milliseconds(static_cast<long>(timeout_seconds * 1000));
     options.hang_after = std::chrono::milliseconds(static_cast<long>(hang_after_seconds * 1000));
     if (targets->parsed()) return targets_command();
     if (features->parsed()) return features_command(target_name);
+    if (calls->parsed()) {
+      fmt::print("{}", script::calls_reference());
+      return kAllPassed;
+    }
     if (matrix->parsed())
       return matrix_command(matrix_targets, merge_files, filter, cases_dir, options);
     if (!std::filesystem::exists(options.suite))

@@ -12,26 +12,25 @@ namespace {
 // makes select() a pselect6()); "blocked in" accepts any of them.
 const std::vector<Call> kCalls = {
     // Sockets: making, naming, connecting.
-    {"socket", "iii", 3, 1, false, "socket", 0, "socket(domain, type, protocol)",
-     "a new socket; binds its fd"},
+    {"socket", "iii", 3, 1, false, "socket", 0, "socket(domain, type, protocol)", "a new socket"},
     {"socketpair", "iii", 3, 2, false, "socketpair", 0, "socketpair(domain, type, protocol)",
-     "two connected sockets; binds both fds (a, b = socketpair(...))"},
+     "two connected sockets: `a, b = socketpair(...)`"},
     {"bind", "va", 2, 0, false, "bind", 0, "bind(fd, address)", "names the socket"},
     {"listen", "vi", 2, 0, false, "listen", 0, "listen(fd, backlog)", ""},
     {"accept", "v", 1, 1, true, "accept|accept4", kFrom, "accept(fd)",
-     "binds the new connection's fd; from= is the client's address"},
+     "the new connection; from= is the client's address"},
     {"accept4", "vi", 2, 1, true, "accept4", kFrom, "accept4(fd, flags)", "accept with flags"},
     {"connect", "va", 2, 0, true, "connect", 0, "connect(fd, address)", ""},
     {"shutdown", "vi", 2, 0, false, "shutdown", 0, "shutdown(fd, how)", ""},
     {"close", "v", 1, 0, false, "close", 0, "close(fd)", ""},
     {"getsockname", "v", 1, 0, false, "getsockname", kAddressValue, "getsockname(fd)",
-     "= 0 ADDRESS"},
+     "the socket's own name"},
     {"getpeername", "v", 1, 0, false, "getpeername", kAddressValue, "getpeername(fd)",
-     "= 0 ADDRESS"},
+     "the peer's name"},
     {"getsockopt", "viii", 3, 0, false, "getsockopt", kOptionResult,
      "getsockopt(fd, level, option [, optlen])",
-     "= the option's value: a number, or {field=value ...} for a struct (optlen: the buffer's "
-     "size, when it is not the option's)"},
+     "struct options: SO_RCVTIMEO, SO_SNDTIMEO {sec= usec=}, SO_LINGER {onoff= linger=}, "
+     "SO_PEERCRED {pid= uid= gid=}; optlen: the buffer's size, when it is not the option's"},
     {"setsockopt", "viio", 4, 0, false, "setsockopt", 0, "setsockopt(fd, level, option, value)",
      "value: a number, {field=value ...}, or \"raw bytes\" (any optlen)"},
     // Data.
@@ -41,7 +40,7 @@ const std::vector<Call> kCalls = {
      "sendmsg(fd, bytes, flags [, SCM_RIGHTS(fd, ...)] [, SCM_CREDENTIALS])",
      "SCM_CREDENTIALS sends the actor's own pid, uid and gid"},
     {"sendmmsg", "vBi", 3, 0, true, "sendmmsg", 0, "sendmmsg(fd, [bytes, ...], flags)",
-     "= the number of messages sent"},
+     "returns the number of messages sent"},
     {"write", "vb", 2, 0, true, "write", 0, "write(fd, bytes)", ""},
     {"writev", "vB", 2, 0, true, "writev", 0, "writev(fd, [bytes, ...])", "one buffer each"},
     {"pwrite", "vbi", 3, 0, true, "pwrite64", 0, "pwrite(fd, bytes, offset)", ""},
@@ -53,14 +52,14 @@ const std::vector<Call> kCalls = {
      "recvmsg(fd, len, flags [, controllen])",
      "room for 16 fds and one set of credentials unless controllen (bytes) says less"},
     {"recvmmsg", "vlii", 3, 0, true, "recvmmsg", kMessages,
-     "recvmmsg(fd, [len, ...], flags [, timeout_ms])", "= N [\"bytes\", ...]: N messages"},
+     "recvmmsg(fd, [len, ...], flags [, timeout_ms])",
+     "one buffer of each length; timeout_ms: recvmmsg's timeout"},
     {"read", "vi", 2, 0, true, "read", kReceivesBytes, "read(fd, len)", ""},
     {"readv", "vl", 2, 0, true, "readv", kReceivesBytes, "readv(fd, [len, ...])",
-     "= the bytes of all buffers, in order"},
+     "the bytes of all buffers, in order"},
     {"pread", "vii", 3, 0, true, "pread64", kReceivesBytes, "pread(fd, len, offset)", ""},
     // Waiting.
-    {"poll", "vii", 3, 0, true, "poll|ppoll", kRevents, "poll(fd, events, timeout_ms)",
-     "= N revents=..."},
+    {"poll", "vii", 3, 0, true, "poll|ppoll", kRevents, "poll(fd, events, timeout_ms)", "one fd"},
     {"select", "vii", 3, 0, true, "select|pselect6", kRevents, "select(fd, events, timeout_ms)",
      "one fd: POLLIN puts it in readfds, POLLOUT in writefds, POLLPRI in exceptfds; revents= "
      "names the sets it is in afterwards"},
@@ -68,18 +67,19 @@ const std::vector<Call> kCalls = {
     {"epoll_ctl", "vivi", 4, 0, false, "epoll_ctl", 0, "epoll_ctl(epfd, op, fd, events)",
      "the event's data is the fd"},
     {"epoll_wait", "vii", 3, 0, true, "epoll_wait|epoll_pwait", kEvents,
-     "epoll_wait(epfd, maxevents, timeout_ms)", "= N events=[fd:EPOLLIN, ...]"},
+     "epoll_wait(epfd, maxevents, timeout_ms)", "events= pairs each ready fd with its events"},
     // Descriptors and files.
-    {"dup", "v", 1, 1, false, "dup", 0, "dup(fd)", "binds the new fd"},
+    {"dup", "v", 1, 1, false, "dup", 0, "dup(fd)", "the same open file, a new fd"},
     {"fcntl", "vii", 2, 0, false, "fcntl", 0, "fcntl(fd, cmd [, arg])", ""},
     {"ioctl", "vii", 2, 0, false, "ioctl", 0, "ioctl(fd, request [, value])",
-     "= the int the request reads (FIONREAD, TIOCOUTQ, SIOCATMARK); value: the int it is "
-     "given (FIONBIO)"},
-    {"fstat", "v", 1, 0, false, "fstat|newfstatat", 0, "fstat(fd)", "= st_mode: S_IFSOCK|0777"},
-    {"fstatfs", "v", 1, 0, false, "fstatfs", 0, "fstatfs(fd)", "= f_type: SOCKFS_MAGIC"},
+     "returns the int the request reads (FIONREAD, TIOCOUTQ, SIOCATMARK); value: the int it "
+     "is given (FIONBIO)"},
+    {"fstat", "v", 1, 0, false, "fstat|newfstatat", kFileMode, "fstat(fd)", "returns st_mode"},
+    {"fstatfs", "v", 1, 0, false, "fstatfs", kMagicNumber, "fstatfs(fd)", "returns f_type"},
     {"fsync", "v", 1, 0, false, "fsync", 0, "fsync(fd)", ""},
-    {"stat", "p", 1, 0, false, "stat|newfstatat|statx", 0, "stat(path)", "= st_mode"},
-    {"open", "pii", 2, 1, true, "openat|open", 0, "open(path, flags [, mode])", "binds the fd"},
+    {"stat", "p", 1, 0, false, "stat|newfstatat|statx", kFileMode, "stat(path)", "returns st_mode"},
+    {"open", "pii", 2, 1, true, "openat|open", 0, "open(path, flags [, mode])",
+     "a path relative to the case's directory"},
     {"link", "pp", 2, 0, false, "link|linkat", 0, "link(path, new_path)", ""},
     {"symlink", "pp", 2, 0, false, "symlink|symlinkat", 0, "symlink(target, path)", ""},
     {"unlink", "p", 1, 0, false, "unlink|unlinkat", 0, "unlink(path)", ""},
@@ -94,7 +94,7 @@ const std::vector<Call> kCalls = {
     {"sigprocmask", "ii", 2, 0, false, "rt_sigprocmask", 0, "sigprocmask(how, sig)",
      "SIG_BLOCK or SIG_UNBLOCK one signal"},
     {"sigpending", "", 0, 0, false, "rt_sigpending", kSignalSet, "sigpending()",
-     "= SIGPIPE|SIGUSR1, or none"},
+     "the set of pending signals"},
 };
 
 }  // namespace
@@ -115,12 +115,50 @@ std::string nearest_call(std::string_view name) {
   return nearest_name(name, names);
 }
 
+namespace {
+
+// What an expectation of the call may check besides its value, as a script writes it.
+std::string result_forms(const Call& call) {
+  static const std::pair<unsigned, const char*> kForms[] = {
+      {kReceivesBytes, "`\"bytes\"`, `eof`"},
+      {kMessages, "`N [\"a\", ...]`"},
+      {kAddressValue, "`0 ADDRESS`"},
+      {kOptionResult, "a number or `{field=value ...}`"},
+      {kSignalSet, "`SIGPIPE\\|...`, `none`"},
+      {kFileMode, "`S_IFSOCK\\|0777`"},
+      {kMagicNumber, "`SOCKFS_MAGIC`"},
+      {kFrom, "`from=`"},
+      {kMsgFlags, "`flags=`"},
+      {kRevents, "`revents=`"},
+      {kEvents, "`events=[fd:EPOLLIN]`"},
+      {kReceivesFds, "`SCM_RIGHTS(x, ...)`"},
+      {kReceivesCreds, "`SCM_CREDENTIALS(pid=, uid=, gid=)`"},
+  };
+  std::vector<std::string> forms;
+  if (call.binds > 0) forms.push_back(call.binds == 1 ? "binds an fd" : "binds 2 fds");
+  for (const auto& [bit, form] : kForms)
+    if (call.attributes & bit) forms.push_back(form);
+  return fmt::format("{}", fmt::join(forms, ", "));
+}
+
+}  // namespace
+
 std::string calls_reference() {
-  std::string table = "| call | binds | can block | meaning |\n| --- | --- | --- | --- |\n";
-  for (const auto& call : kCalls)
-    table += fmt::format("| `{}` | {} | {} | {} |\n", call.signature,
-                         call.binds == 0 ? "" : std::to_string(call.binds) + " fd",
-                         call.can_block ? "yes" : "", call.meaning);
+  // A '|' inside a cell, even in `code`, would end the cell.
+  auto cell = [](std::string_view text) {
+    std::string escaped;
+    for (const char c : text) escaped += c == '|' ? std::string("\\|") : std::string(1, c);
+    return escaped;
+  };
+  std::string table =
+      "| call | system call | can block | result | notes |\n| --- | --- | --- | --- | --- |\n";
+  for (const auto& call : kCalls) {
+    std::string syscall(call.syscall);
+    for (std::size_t bar; (bar = syscall.find('|')) != std::string::npos;)
+      syscall.replace(bar, 1, " or ");
+    table += fmt::format("| `{}` | {} | {} | {} | {} |\n", cell(call.signature), syscall,
+                         call.can_block ? "yes" : "", result_forms(call), cell(call.meaning));
+  }
   return table;
 }
 

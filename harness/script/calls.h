@@ -27,17 +27,19 @@ enum class Param : char {
 
 // Result attributes a call can have besides its value (Attribute bits).
 enum Attribute : unsigned {
-  kFrom = 1u << 0,           // from=ADDRESS: the peer address received
-  kMsgFlags = 1u << 1,       // flags=: recvmsg's msg_flags
-  kRevents = 1u << 2,        // revents=: poll's (and select's) ready events
-  kReceivesFds = 1u << 3,    // SCM_RIGHTS(x, y): fds received, bound to names
-  kReceivesCreds = 1u << 4,  // SCM_CREDENTIALS(pid=, uid=, gid=)
-  kAddressValue = 1u << 5,   // = 0 "srv": the address getsockname/getpeername returned
-  kOptionResult = 1u << 6,   // = 4096, = {pid=server uid=0 gid=0}: getsockopt's value
-  kSignalSet = 1u << 7,      // = SIGPIPE|SIGUSR1, = none: sigpending's set
-  kEvents = 1u << 8,         // events=[a:EPOLLIN]: epoll_wait's events
-  kMessages = 1u << 9,       // = 2 ["a", "bc"]: recvmmsg's messages
-  kReceivesBytes = 1u << 10  // = "bytes", = eof: what a receive returned
+  kFrom = 1u << 0,            // from=ADDRESS: the peer address received
+  kMsgFlags = 1u << 1,        // flags=: recvmsg's msg_flags
+  kRevents = 1u << 2,         // revents=: poll's (and select's) ready events
+  kReceivesFds = 1u << 3,     // SCM_RIGHTS(x, y): fds received, bound to names
+  kReceivesCreds = 1u << 4,   // SCM_CREDENTIALS(pid=, uid=, gid=)
+  kAddressValue = 1u << 5,    // = 0 "srv": the address getsockname/getpeername returned
+  kOptionResult = 1u << 6,    // = 4096, = {pid=server uid=0 gid=0}: getsockopt's value
+  kSignalSet = 1u << 7,       // = SIGPIPE|SIGUSR1, = none: sigpending's set
+  kEvents = 1u << 8,          // events=[a:EPOLLIN]: epoll_wait's events
+  kMessages = 1u << 9,        // = 2 ["a", "bc"]: recvmmsg's messages
+  kReceivesBytes = 1u << 10,  // = "bytes", = eof: what a receive returned
+  kFileMode = 1u << 11,       // = S_IFSOCK|0777: the value is an st_mode, shown so
+  kMagicNumber = 1u << 12     // = SOCKFS_MAGIC: the value is a filesystem's magic, shown in hex
 };
 
 struct Call {

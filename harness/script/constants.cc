@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "os/names.h"
 
 namespace sockspec::script {
@@ -237,6 +239,16 @@ std::optional<int> signal_value(std::string_view name) {
   for (int s = 1; s < NSIG; ++s)
     if (signal_name(s) == name) return s;
   return std::nullopt;
+}
+
+std::string file_mode_name(long mode) {
+  static const std::pair<long, const char*> kTypes[] = {
+      {S_IFSOCK, "S_IFSOCK"}, {S_IFLNK, "S_IFLNK"}, {S_IFREG, "S_IFREG"}, {S_IFBLK, "S_IFBLK"},
+      {S_IFDIR, "S_IFDIR"},   {S_IFCHR, "S_IFCHR"}, {S_IFIFO, "S_IFIFO"}};
+  std::string type = "0";
+  for (const auto& [bits, name] : kTypes)
+    if ((mode & S_IFMT) == bits) type = name;
+  return fmt::format("{}|0{:o}", type, mode & 07777);
 }
 
 std::string events_name(int events, std::string_view prefix) {

@@ -19,5 +19,7 @@ std::optional<int> signal_value(std::string_view name);
 // "POLLIN|POLLOUT" for poll's revents (prefix "POLL"), "EPOLLIN|EPOLLHUP" for epoll's events
 // (prefix "EPOLL").
 std::string events_name(int events, std::string_view prefix);
+// "S_IFSOCK|0777": an st_mode as its file type and permission bits.
+std::string file_mode_name(long mode);
 
 }  // namespace sockspec::script

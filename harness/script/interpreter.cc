@@ -26,6 +26,7 @@
 #include "os/quote.h"
 #include "os/spawn.h"
 #include "os/wait.h"
+#include "os/waits.h"
 #include "protocol/case_protocol.h"
 #include "script/calls.h"
 #include "script/constants.h"
@@ -307,6 +308,15 @@ class Interpreter {
     return false;
   }
 
+  // Will `h`'s wait end by itself: a poll() with a timeout, a recv() on a socket with
+  // SO_RCVTIMEO? Such a call is not stuck, however long it sleeps.
+  static bool waits_for_time(const ActorHandle& h) {
+    for (const auto& task : sample_tasks(h.tgid))
+      if (task.tid == h.pid)
+        return judge_wait(task, Channel::kChannelFdFloor).kind == WaitKind::kForTime;
+    return false;
+  }
+
   // Is `h` asleep in the syscall `line` makes (any of the names the call table gives)?
   static bool asleep_in(const ActorHandle& h, const Line& line) {
     const ProcessState s = read_process_state(h.pid);
@@ -355,7 +365,8 @@ class Interpreter {
             fmt::format("{}: {} did not return before the case's deadline; actor {} is {}",
                         where(line), line.call.empty() ? std::string("the call") : line.call, actor,
                         read_process_state(h.pid).describe()));
-      if (!line.syscall.empty() && !others_in_progress && asleep_in(h, line)) {
+      if (!line.syscall.empty() && !others_in_progress && asleep_in(h, line) &&
+          !waits_for_time(h)) {
         if (!asleep) asleep = true, asleep_since = Clock::now();
         if (Clock::now() - asleep_since >= kAsleepLongEnough) return std::nullopt;
       } else {
@@ -404,7 +415,7 @@ class Interpreter {
       return text + (kind == OptionKind::kInt || !o.has_data ? std::to_string(o.value)
                                                              : describe_option(kind, o.data));
     }
-    text += std::to_string(o.value);
+    text += shown_value(call, o.value);
     if (call.attributes & kReceivesBytes) text += " " + quote_bytes(o.data);
     if (call.attributes & kMessages) {
       std::vector<std::string> quoted;
@@ -524,8 +535,10 @@ class Interpreter {
         return act_in_actor(line, "as", fmt::format("{} {}", a.uid, a.gid),
                             fmt::format("to run as uid {} gid {}", a.uid, a.gid));
       case Action::Kind::kLimit:
-        return act_in_actor(line, "limit", fmt::format("{} {}", a.resource, a.limit),
-                            fmt::format("its limit set to {}", a.limit));
+        return act_in_actor(line, "limit",
+                            fmt::format("{} {} {}", a.resource, a.limit, int{a.room}),
+                            a.room ? fmt::format("room for {} more fds", a.limit)
+                                   : fmt::format("its limit set to {}", a.limit));
       case Action::Kind::kUnshareNet:
         return act_in_actor(line, "unshare", "", "a new network namespace");
       case Action::Kind::kInject:
@@ -589,7 +602,15 @@ class Interpreter {
     return check(shown, line.expect, *o);
   }
 
-  std::string expected_text(const Expectation& e) const {
+  // A value as a reader knows it: an st_mode as "S_IFSOCK|0777", a magic number in hex.
+  static std::string shown_value(const Call& call, long value) {
+    if (call.attributes & kFileMode) return file_mode_name(value);
+    if (call.attributes & kMagicNumber) return fmt::format("{:#x}", value);
+    return std::to_string(value);
+  }
+
+  // `call`: the call whose result is expected, for how its value is shown (may be null).
+  static std::string expected_text(const Expectation& e, const Call* call = nullptr) {
     switch (e.kind) {
       case Expectation::Kind::kSucceeds:
         return "succeeds (>= 0)";
@@ -602,8 +623,11 @@ class Interpreter {
         return fmt::format("{} {}", e.value_given ? e.value : static_cast<long>(e.bytes.size()),
                            quote_bytes(e.bytes));
       case Expectation::Kind::kValue:
-      case Expectation::Kind::kStruct:
+        if (call && (call->attributes & (kFileMode | kMagicNumber)))
+          return shown_value(*call, e.value);
         return e.text.empty() ? std::to_string(e.value) : e.text;
+      case Expectation::Kind::kStruct:
+        return e.text;
       case Expectation::Kind::kBlocks:
         return "blocks";
       case Expectation::Kind::kKilled:
@@ -637,7 +661,7 @@ class Interpreter {
   }
 
   bool check(const Line& line, const Expectation& e, const Outcome& o) {
-    const std::string expected = expected_text(e);
+    const std::string expected = expected_text(e, find_call(line.call));
     if (o.killed) {
       if (e.kind == Expectation::Kind::kKilled && o.signal == e.signal) return true;
       return mismatch(

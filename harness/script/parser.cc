@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -76,7 +77,7 @@ class Parser {
         if (!std::regex_match(row, id))
           throw ScriptError(fmt::format(
               "{}:{}:1: error: '{}' is not a catalogue row; rows are written like AR-07 "
-              "(../shared/catalogue/COVERAGE.md)",
+              "(cases/CATALOGUE.md)",
               path_, number, row));
         script_.catalogue.push_back(row);
       }
@@ -237,7 +238,14 @@ class Parser {
                                "and RLIMIT_FSIZE",
                                name));
       a.resource = resource->second;
+      // "+N": room for N more fds. How many fds an actor holds at a line depends on its
+      // target (an emulator may hold a few), so an absolute limit would not say the same
+      // thing everywhere.
+      const int number_at = r.column();
+      a.room = r.accept("+");
       a.limit = r.integer();
+      if (a.room && a.resource != RLIMIT_NOFILE)
+        r.fail(number_at, "'+N' (room for N more) applies to RLIMIT_NOFILE only");
     } else if (word == "unshare") {
       a.kind = Action::Kind::kUnshareNet;
       r.expect("net", "after 'unshare' (a new network namespace: \"unshare net\")");
@@ -261,7 +269,9 @@ class Parser {
       const std::string call = r.identifier("the call the fault goes into");
       const Call* c = find_call(call);
       if (!c) r.fail(call_at, unknown_call(call));
-      a.syscall = std::string(c->syscall.substr(0, c->syscall.find('|')));
+      // Into every system call the libc may make for it (strace's set: "accept,accept4").
+      a.syscall = std::string(c->syscall);
+      std::replace(a.syscall.begin(), a.syscall.end(), '|', ',');
       if (a.syscall == "read" || a.syscall == "write")
         r.fail(call_at, fmt::format("the actor talks to the interpreter with read() and write(), "
                                     "so a fault cannot go into {}",

@@ -92,6 +92,7 @@ struct Expectation {
 //   writer: <- SIGKILL                the actor dies here
 //   client: as uid=65534 gid=65534    the actor runs as that user from here (as nobody)
 //   client: limit RLIMIT_NOFILE 4     setrlimit(), soft and hard
+//   client: limit RLIMIT_NOFILE +2    room for exactly two more fds, whatever is open now
 //   client: unshare net               the actor moves to a new network namespace
 //   sender: inject ENOMEM into sendto the actor's next sendto fails so, without reaching
 //                                     the kernel (strace -e inject)
@@ -102,8 +103,9 @@ struct Action {
   long uid = 0, gid = 0;  // kAs
   int resource = 0;       // kLimit
   long limit = 0;         // kLimit
+  bool room = false;      // kLimit "+N": N more fds (RLIMIT_NOFILE)
   int error = 0;          // kInject
-  std::string syscall;    // kInject: the kernel's name for the call
+  std::string syscall;  // kInject: the kernel's names for the call, strace's set ("accept,accept4")
 };
 
 enum class LineKind {

@@ -136,9 +136,10 @@ class Run {
         trace_dir_(options.report_dir / "traces"),
         // Every process of the run has the run dir as its TMPDIR, so a temp file any of them
         // leaves (a wrapper killed at a stop: runsc's and proot's) goes with the run dir.
-        base_env_(
-            environment_with({"TMPDIR=" + run_dir_.string()},
-                             {protocol::kVariablePrefix, "RC_PARAMS=", "GTEST_", "TMPDIR="})) {
+        base_env_(environment_with(
+            {"TMPDIR=" + run_dir_.string()},
+            {protocol::kVariablePrefix, "RC_PARAMS=", "GTEST_", "TMPDIR=", "LD_PRELOAD="})) {
+    if (!options.preload.empty()) base_env_.push_back("LD_PRELOAD=" + options.preload.string());
     results_.resize(cases.size());
     done_.assign(cases.size(), false);
     for (std::size_t i = 0; i < cases.size(); ++i) queue_.push_back({i});

@@ -27,6 +27,9 @@ struct RunOptions {
   TargetState target_state;               // as the target's check found it
   std::vector<Expectation> expectations;  // the target's known divergences
   std::string actor_program;  // scripted cases' actors run this program (--actor, or the target's)
+  // A library preloaded (LD_PRELOAD) into every process that makes the calls under test: the
+  // GoogleTest cases and the actors of scripted cases (--preload). "" for none.
+  std::filesystem::path preload;
   int jobs = 1;
   std::filesystem::path report_dir;
   TraceMode trace = TraceMode::kFail;
