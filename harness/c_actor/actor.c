@@ -963,9 +963,11 @@ static int become_user(long uid, long gid) {
   return 0;
 }
 
-/* setrlimit(), soft and hard. With `room`, RLIMIT_NOFILE is set so that exactly `limit` more
- * fds can be opened: to the number of the free fd after those `limit` (new fds take the
- * lowest free numbers, and a number at or above the limit is refused). */
+/* setrlimit() of the soft limit, which is what the kernel enforces; the hard limit stays, so
+ * a later `limit` may raise it again without privilege. With `room`, RLIMIT_NOFILE is set so
+ * that exactly `limit` more fds can be opened: to the number of the free fd after those
+ * `limit` (new fds take the lowest free numbers, and a number at or above the limit is
+ * refused). */
 static int set_limit(int resource, long limit, int room) {
   if (room) {
     long free_seen = 0, fd = 0;
@@ -975,7 +977,9 @@ static int set_limit(int resource, long limit, int room) {
     }
     limit = fd;
   }
-  struct rlimit l = {(rlim_t)limit, (rlim_t)limit};
+  struct rlimit l;
+  if (getrlimit(resource, &l) != 0) return -1;
+  l.rlim_cur = (rlim_t)limit;
   return setrlimit(resource, &l);
 }
 

@@ -15,8 +15,10 @@
 
 #include <fmt/format.h>
 
+#include "os/files.h"
 #include "os/names.h"
 #include "os/namespaces.h"
+#include "os/proc.h"
 #include "os/spawn.h"
 
 namespace sockspec {
@@ -133,6 +135,21 @@ std::string why_no_af_unix_oob() {
       errno_name(error));
 }
 
+// A process has one tracer. Under our own strace (a traced re-run) the actors a fault goes into
+// are started out of its reach; under another tracer (proot, which runs the case through
+// ptrace) strace cannot attach to them.
+std::string strace_cannot_attach() {
+  const pid_t tracer = tracer_of(::getpid());
+  if (tracer <= 0) return "";
+  std::string comm = read_file(fmt::format("/proc/{}/comm", tracer));
+  if (!comm.empty() && comm.back() == '\n') comm.pop_back();
+  if (comm == "strace") return "";
+  return fmt::format(
+      "this process is traced by {} (pid {}), so strace cannot attach to its "
+      "processes",
+      comm.empty() ? "another process" : comm, tracer);
+}
+
 struct FeatureCheck {
   std::string name;
   std::function<std::string()> why_not;
@@ -148,7 +165,8 @@ std::vector<FeatureCheck> feature_checks() {
       {"root", [root] { return root ? "" : std::string("needs root"); }},
       {"nonroot",
        [root] { return root ? std::string("needs to run as a user other than root") : ""; }},
-      {"strace", [] { return kStrace.installed() ? "" : kStrace.not_installed(); }},
+      {"strace",
+       [] { return kStrace.installed() ? strace_cannot_attach() : kStrace.not_installed(); }},
       {"fuse", why_no_fuse},
       {"netns", why_no_network_namespace},
       {"af-unix-oob", why_no_af_unix_oob},

@@ -31,9 +31,11 @@ struct ProcessState {
   std::string comm;              // the process name (peers are named "peer:NAME")
 
   bool gone() const { return state == '?'; }
+  // Where /proc does not name the syscall (gVisor), only an interruptible sleep counts: a
+  // task in D there is doing I/O (gVisor's gofer), not waiting for another process.
   bool blocked_in(long syscall_number) const {
-    return (state == 'S' || state == 'D') &&
-           (syscall_unknown || (syscall && same_call(*syscall, syscall_number)));
+    if (syscall_unknown) return state == 'S';
+    return (state == 'S' || state == 'D') && syscall && same_call(*syscall, syscall_number);
   }
   // "blocked in recvfrom (state S)", "running (state R)", "gone"
   std::string describe() const;

@@ -159,11 +159,14 @@ Child spawn(const SpawnOptions& options) {
   std::sort(keep.begin(), keep.end());
 
   ChildStart start{&options, &keep, argv.data(), child_environ, error_pipe[1]};
-  pid_t pid;
+  pid_t pid = -1;
   if (options.untraced) {
     std::vector<char> stack(kUntracedStack);
     pid = ::clone(start_child, stack.data() + stack.size(), CLONE_UNTRACED | SIGCHLD, &start);
-  } else {
+  }
+  // qemu-user refuses CLONE_UNTRACED (EINVAL); untraced only matters where a tracer follows
+  // this process's children, which a plain fork leaves to that tracer.
+  if (!options.untraced || (pid < 0 && errno == EINVAL)) {
     pid = ::fork();
     if (pid == 0) start_child(&start);
   }

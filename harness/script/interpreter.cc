@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -308,6 +309,13 @@ class Interpreter {
     return false;
   }
 
+  // Only a call that can block is watched for blocking where the script says it returns;
+  // any other (bind, listen) is waited for, however long the target takes.
+  static bool can_block(const Line& line) {
+    const Call* call = line.syscall.empty() ? nullptr : find_call(line.call);
+    return call && call->can_block;
+  }
+
   // Will `h`'s wait end by itself: a poll() with a timeout, a recv() on a socket with
   // SO_RCVTIMEO? Such a call is not stuck, however long it sleeps.
   static bool waits_for_time(const ActorHandle& h) {
@@ -318,7 +326,11 @@ class Interpreter {
   }
 
   // Is `h` asleep in the syscall `line` makes (any of the names the call table gives)?
+  // Where /proc does not name the syscall (gVisor), any sleep counts, so the actor must first
+  // have read the whole request: until then it may be asleep reading it.
   static bool asleep_in(const ActorHandle& h, const Line& line) {
+    int unread = 0;
+    if (::ioctl(h.channel.out_fd(), FIONREAD, &unread) == 0 && unread > 0) return false;
     const ProcessState s = read_process_state(h.pid);
     std::istringstream names(line.syscall);
     for (std::string name; std::getline(names, name, '|');)
@@ -365,8 +377,7 @@ class Interpreter {
             fmt::format("{}: {} did not return before the case's deadline; actor {} is {}",
                         where(line), line.call.empty() ? std::string("the call") : line.call, actor,
                         read_process_state(h.pid).describe()));
-      if (!line.syscall.empty() && !others_in_progress && asleep_in(h, line) &&
-          !waits_for_time(h)) {
+      if (can_block(line) && !others_in_progress && asleep_in(h, line) && !waits_for_time(h)) {
         if (!asleep) asleep = true, asleep_since = Clock::now();
         if (Clock::now() - asleep_since >= kAsleepLongEnough) return std::nullopt;
       } else {
@@ -432,15 +443,18 @@ class Interpreter {
         shown.push_back(fmt::format("{}:{}", fd, events_name(events, "EPOLL")));
       text += fmt::format(" events=[{}]", fmt::join(shown, ", "));
     }
-    if (o.fds) text += fmt::format(" ({} fd(s) received)", o.fds);
+    if (o.fds && (call.attributes & kReceivesFds))
+      text += fmt::format(" ({} fd(s) received)", o.fds);
     return text;
   }
 
-  // How an actor died, from /proc/PID/stat's exit_code field (52) while it is a zombie.
+  // How an actor died, from /proc/PID/stat's exit_code field (52) while it is a zombie. A
+  // process with threads (an emulator's) shows its leader as a zombie while the others still
+  // exit, and its fds close only with the last of them: the wait is for that one.
   int death_signal(pid_t pid) {
     const int code = poll_until(deadline_, [&] {
       const int c = zombie_exit_code(pid);
-      return std::pair{c >= 0, c};
+      return std::pair{c >= 0 && sample_tasks(pid).size() <= 1, c};
     });
     return code >= 0 ? (code & 0x7f) : 0;
   }

@@ -55,10 +55,19 @@ class Parser {
  public:
   Parser(std::string path, Script& script) : path_(std::move(path)), script_(script) {}
 
-  // A header comment line (`comment` starts with '#'), at `number`.
+  // A header comment line (`comment` starts with '#'), at `number`. A `Source:` or `Linux:`
+  // may go on over lines indented further ("#        and more"), which join it.
   void header_comment(int number, std::string_view comment, bool first) {
     std::string_view text = comment.substr(1);
+    const bool indented = text.starts_with("  ");
     while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+    std::string* const continued = continued_;
+    continued_ = nullptr;
+    if (continued && indented && !text.empty()) {
+      *continued += " " + std::string(text);
+      continued_ = continued;
+      return;
+    }
     auto value_of = [&](std::string_view key) -> std::optional<std::string> {
       if (!text.starts_with(key)) return std::nullopt;
       std::string_view v = text.substr(key.size());
@@ -69,8 +78,10 @@ class Parser {
       script_.rule = text;
     } else if (auto source = value_of("Source:")) {
       script_.source = *source;
+      continued_ = &script_.source;
     } else if (auto note = value_of("Linux:")) {
       script_.linux_note = *note;
+      continued_ = &script_.linux_note;
     } else if (auto rows = value_of("Catalogue:")) {
       static const std::regex id("[A-Z]{2}-[0-9]{2}");
       for (const auto& row : comma_list(*rows)) {
@@ -778,6 +789,7 @@ class Parser {
   std::map<std::string, std::set<std::string>> variables_;  // per actor
   std::map<std::string, std::size_t> pending_;              // actor -> index of its blocked line
   std::map<std::string, int> killed_at_;                    // actor -> the line that killed it
+  std::string* continued_ = nullptr;  // the header field an indented line would go on with
 };
 
 }  // namespace

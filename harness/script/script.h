@@ -91,7 +91,7 @@ struct Expectation {
 //   reader: <- SIGUSR1                a signal arrives (kill(2) from outside)
 //   writer: <- SIGKILL                the actor dies here
 //   client: as uid=65534 gid=65534    the actor runs as that user from here (as nobody)
-//   client: limit RLIMIT_NOFILE 4     setrlimit(), soft and hard
+//   client: limit RLIMIT_NOFILE 4     setrlimit() of the soft limit
 //   client: limit RLIMIT_NOFILE +2    room for exactly two more fds, whatever is open now
 //   client: unshare net               the actor moves to a new network namespace
 //   sender: inject ENOMEM into sendto the actor's next sendto fails so, without reaching

@@ -204,10 +204,10 @@ std::vector<Target> make_targets() {
       },
       {
           .name = "valgrind",
-          .description = "valgrind memcheck (suppressions: ci/valgrind.supp); deadlines x4",
+          .description = "valgrind memcheck (suppressions: ci/valgrind.supp); deadlines x8",
           .program = "/usr/bin/valgrind",
           .package = "valgrind",
-          .deadline_scale = 4,
+          .deadline_scale = 8,
           .exec_escapes = true,
           // Forked processes stay under memcheck; programs a case execs (strace, bindfs,
           // UML) run natively. A memcheck error ends the process with status 97.
