@@ -13,6 +13,10 @@ config.test_exec_root = os.path.join(config.build_dir, "harness", "tests")
 config.substitutions.append(("%sockspec", os.path.join(config.build_dir, "sockspec")))
 config.substitutions.append(("%examples", os.path.join(config.build_dir, "sockspec-examples")))
 config.substitutions.append(("%suite", os.path.join(config.build_dir, "sockspec-suite")))
+config.substitutions.append(
+    ("%deviations", os.path.join(config.build_dir, "libsockspec-deviations.so")))
+config.substitutions.append(
+    ("%cases", os.path.join(os.path.dirname(os.path.dirname(config.test_source_root)), "cases")))
 config.substitutions.append(("%python", config.python))
 config.substitutions.append(
     ("%expect_exit", config.python + " " + os.path.join(config.test_source_root, "expect_exit.py")))
@@ -23,3 +27,5 @@ config.environment["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
 config.environment["TMPDIR"] = os.environ.get("TMPDIR", "/tmp")
 if config.strace:
     config.available_features.add("strace")
+if os.geteuid() == 0:
+    config.available_features.add("root")
