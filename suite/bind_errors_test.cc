@@ -282,7 +282,8 @@ SOCKSPEC_RULE(BindPathLookupTest, RegularFileInPathPrefixGivesEnotdir,
               .citation =
                   "bind(2) ERRORS ENOTDIR (\"a component of the path prefix is not a "
                   "directory\"); path_resolution(7)",
-              .catalogue = "BE-09");
+              .catalogue = "BE-09",
+              .see_also = "cases/06-bind-errors/12-file-in-the-path-gives-enotdir.case");
 TEST_P(BindPathLookupTest, RegularFileInPathPrefixGivesEnotdir) {
   const std::string file = here().path_name("plain-file");
   make_regular_file(file);
@@ -297,7 +298,8 @@ SOCKSPEC_RULE(BindPathLookupTest, SymlinkLoopGivesEloop,
               .citation =
                   "bind(2) ERRORS ELOOP (\"too many symbolic links were encountered in resolving "
                   "addr\"); path_resolution(7) (at most 40 symbolic links per pathname)",
-              .catalogue = "BE-10");
+              .catalogue = "BE-10",
+              .see_also = "cases/06-bind-errors/13-symlink-loop-gives-eloop.case");
 TEST_P(BindPathLookupTest, SymlinkLoopGivesEloop) {
   const std::string a = here().path_name("loop-a");
   const std::string b = here().path_name("loop-b");
@@ -346,7 +348,8 @@ SOCKSPEC_RULE(BindPermissionTest, NoSearchPermissionOnDirectory,
               .citation =
                   "bind(2) ERRORS EACCES (\"search permission is denied on a component of the path "
                   "prefix\"); path_resolution(7)",
-              .catalogue = "BE-11");
+              .catalogue = "BE-11",
+              .see_also = "cases/13-permissions/01-bind-needs-search-permission.case");
 TEST_P(BindPermissionTest, NoSearchPermissionOnDirectory) {
   const std::string closed = here().path_name("no-search");  // rw for all, x for none
   const std::string open = here().path_name("open");
@@ -364,14 +367,16 @@ TEST_P(BindPermissionTest, NoSearchPermissionOnDirectory) {
                  << "); run as an unprivileged user, or as root with CAP_SETUID and CAP_SETGID";
 }
 
-SOCKSPEC_RULE(BindPermissionTest, NoWritePermissionOnDirectory,
-              .text =
-                  "bind() that would create the socket file in a directory the caller may not "
-                  "write fails with EACCES",
-              .citation =
-                  "unix(7) \"Pathname socket ownership and permissions\" (creation needs write and "
-                  "search permission on the directory); vfs_mknod() -> may_create()",
-              .catalogue = "BE-12");
+SOCKSPEC_RULE(
+    BindPermissionTest, NoWritePermissionOnDirectory,
+    .text =
+        "bind() that would create the socket file in a directory the caller may not "
+        "write fails with EACCES",
+    .citation =
+        "unix(7) \"Pathname socket ownership and permissions\" (creation needs write and "
+        "search permission on the directory); vfs_mknod() -> may_create()",
+    .catalogue = "BE-12",
+    .see_also = "cases/13-permissions/02-bind-needs-write-permission-on-the-directory.case");
 TEST_P(BindPermissionTest, NoWritePermissionOnDirectory) {
   const std::string read_only = here().path_name("no-write");  // r-x for all
   const std::string open = here().path_name("open");
@@ -551,8 +556,8 @@ SOCKSPEC_RULE(BindInvalidTest, AddrlenLargerThanSockaddrUn,
                   "and creates no file",
               .citation =
                   "bind(2) ERRORS EINVAL (\"addrlen is wrong\"); unix_validate_addr() (addr_len > "
-                  "sizeof(*sunaddr)); move_addr_to_kernel() refuses more than "
-                  "sizeof(struct sockaddr_storage)",
+                  "sizeof(*sunaddr)), which both lengths tried reach: 111 and 128 = "
+                  "sizeof(struct sockaddr_storage), the most move_addr_to_kernel() passes on",
               .catalogue = "AD-10, BE-14, BE-16",
               .see_also = "cases/06-bind-errors/07-addrlen-larger-than-sockaddr-un.case");
 TEST_P(BindInvalidTest, AddrlenLargerThanSockaddrUn) {

@@ -487,26 +487,126 @@ TEST_F(DgramQueueLengthTest, BlockingSenderWaitsForRoomInReceiverQueue) {
   writer.expect_clean_exit();
 }
 
+// A send the kernel refuses leaves nothing behind: neither the oversized datagram nor the
+// one a full receiver had no room for is queued, and what the receiver reads is exactly the
+// datagrams whose send succeeded, in the order they were sent.
+class DgramFailedSendTest : public CaseTest {};
+
+// Sends "0", "1", "2"... with MSG_DONTWAIT until the kernel says EAGAIN; returns how many
+// sends succeeded.
+int send_numbered_until_eagain(int fd) {
+  for (int sends = 0; sends < kMaxSends; ++sends) {
+    const CallResult r = call::send(fd, std::to_string(sends), MSG_DONTWAIT);
+    if (!r.failed()) continue;
+    if (r.err == EAGAIN) return sends;
+    throw CaseError("filling the receiver: " + r.describe());
+  }
+  throw CaseError(fmt::format("{} datagrams never filled the receiver", kMaxSends));
+}
+
+SOCKSPEC_RULE(
+    DgramFailedSendTest, FailedSendTransfersNothing,
+    .text =
+        "a SOCK_DGRAM send that fails transfers nothing: after a datagram larger than the "
+        "send buffer fails with EMSGSIZE, or one to a full receiver fails with EAGAIN, the "
+        "receiver gets exactly the datagrams whose send succeeded, in order",
+    .citation =
+        "send(2) ERRORS EMSGSIZE (\"the size of the message to be sent made this "
+        "impossible\") and EAGAIN; unix(7) (datagram sockets are \"always reliable and don't "
+        "reorder datagrams\"); unix_dgram_sendmsg(): EMSGSIZE when len > sk_sndbuf - 32, "
+        "before any buffer is made; EAGAIN when the peer's queue is full "
+        "(unix_recvq_full_lockless()) and the call may not wait, and the buffer is freed, "
+        "not queued",
+    .catalogue = "DG-05, DG-06");
+TEST_F(DgramFailedSendTest, FailedSendTransfersNothing) {
+  {
+    SCOPED_TRACE("EMSGSIZE: a datagram larger than the send buffer");
+    const CallResult pair = must(call::socketpair(AF_UNIX, SOCK_DGRAM, 0));
+    const Fd sender(pair.fds[0]);
+    const Fd receiver(pair.fds[1]);
+    must(call::setsockopt(sender.get(), SOL_SOCKET, SO_SNDBUF, 4096));
+    const auto sndbuf =
+        static_cast<std::size_t>(must(call::getsockopt(sender.get(), SOL_SOCKET, SO_SNDBUF)).value);
+    const std::string oversized(sndbuf, 'x');  // Linux takes at most sndbuf - 32
+    // MSG_DONTWAIT throughout: where the oversized datagram is not refused but waits for
+    // room, the case fails at once instead of hanging.
+    EXPECT_THAT(call::send(sender.get(), "before", MSG_DONTWAIT), Returns(6));
+    EXPECT_THAT(call::send(sender.get(), oversized, MSG_DONTWAIT), FailsWith(EMSGSIZE));
+    EXPECT_THAT(call::send(sender.get(), "after", MSG_DONTWAIT), Returns(5));
+    EXPECT_THAT(call::recv(receiver.get(), 65536, MSG_DONTWAIT), Receives("before"));
+    EXPECT_THAT(call::recv(receiver.get(), 65536, MSG_DONTWAIT), Receives("after"));
+    EXPECT_THAT(call::recv(receiver.get(), 65536, MSG_DONTWAIT), FailsWith(EAGAIN));
+  }
+  {
+    SCOPED_TRACE("EAGAIN: a datagram to a receiver whose queue is full");
+    OneWayDgram pair = make_one_way_dgram(UnixAddress::abstract(here().abstract_name("log")));
+    const int sent = send_numbered_until_eagain(pair.sender.get());
+    EXPECT_GT(sent, 0);
+    EXPECT_THAT(call::send(pair.sender.get(), "refused", MSG_DONTWAIT), FailsWith(EAGAIN));
+    for (int i = 0; i < sent; ++i)
+      EXPECT_THAT(call::recv(pair.receiver.get(), 16, MSG_DONTWAIT), Receives(std::to_string(i)));
+    EXPECT_THAT(call::recv(pair.receiver.get(), 16, MSG_DONTWAIT), FailsWith(EAGAIN));
+  }
+}
+
 class DgramSendBufferTest : public CaseTest, public ::testing::WithParamInterface<PairKind> {};
+
+// How many one-byte datagrams a send buffer took, and its size as getsockopt() reads it.
+struct SendBufferFill {
+  int sndbuf = 0;
+  int datagrams = 0;
+};
+
+// Sets the send buffer of `sender` to `asked` with setsockopt(), fills it with one-byte
+// datagrams and reads them all back from `receiver`.
+SendBufferFill fill_send_buffer(int sender, int receiver, int asked) {
+  must(call::setsockopt(sender, SOL_SOCKET, SO_SNDBUF, asked));
+  SendBufferFill fill;
+  fill.sndbuf = static_cast<int>(must(call::getsockopt(sender, SOL_SOCKET, SO_SNDBUF)).value);
+  fill.datagrams = send_until_eagain(sender, "x", MSG_DONTWAIT);
+  EXPECT_EQ(drain(receiver), fill.datagrams)
+      << "with SO_SNDBUF " << fill.sndbuf << ": the receiver should get every datagram sent";
+  return fill;
+}
+
+// Each datagram is charged its whole buffer (its truesize: 768 bytes for one byte of data on
+// x86-64 Linux 6.18), so the count follows SO_SNDBUF: setsockopt(65536) stores 131072 and 171
+// one-byte datagrams fit; setsockopt(131072) stores 262144 and 342 fit. Both are above any
+// queue length this file can tell apart (kLargestTellableQlen + 1). The check allows a
+// quarter less than proportional, for whatever a datagram costs besides its buffer.
+constexpr int kSmallSndbuf = 65536;
+constexpr int kLargeSndbuf = 2 * kSmallSndbuf;
 
 SOCKSPEC_RULE(
     DgramSendBufferTest, MutuallyConnectedPairIsLimitedBySendBufferOnly,
     .text =
         "between two SOCK_DGRAM sockets connected to each other the receiver queue length "
         "limit does not apply: more than net.unix.max_dgram_qlen + 1 datagrams queue, and "
-        "EAGAIN comes from the sender's SO_SNDBUF",
+        "EAGAIN comes from the sender's SO_SNDBUF: twice the buffer holds about twice the "
+        "datagrams",
     .citation =
         "unix_dgram_sendmsg() skips unix_recvq_full_lockless() when unix_peer(other) == "
-        "sk; unix(7) SO_SNDBUF; sock_alloc_send_pskb()",
+        "sk; unix(7) SO_SNDBUF; socket(7) SO_SNDBUF (the kernel doubles the value); "
+        "sock_alloc_send_pskb() (room while sk_wmem_alloc < sk_sndbuf)",
     .catalogue = "DG-06, NB-06",
     .see_also = "cases/07-datagram/02-full-receiver-holds-the-sender-back.case");
 TEST_P(DgramSendBufferTest, MutuallyConnectedPairIsLimitedBySendBufferOnly) {
   const std::optional<int> qlen = max_dgram_qlen();
   if (const std::string why = why_qlen_is_not_tellable(qlen); !why.empty()) GTEST_SKIP() << why;
   SocketPair pair = make_pair(GetParam(), here());
-  const int sent = send_until_eagain(pair.a.get(), "x", MSG_DONTWAIT);
-  EXPECT_GT(sent, *qlen + 1);
-  EXPECT_EQ(drain(pair.b.get()), sent);
+  const SendBufferFill small = fill_send_buffer(pair.a.get(), pair.b.get(), kSmallSndbuf);
+  const SendBufferFill large = fill_send_buffer(pair.a.get(), pair.b.get(), kLargeSndbuf);
+  EXPECT_GT(small.datagrams, *qlen + 1)
+      << "SO_SNDBUF " << small.sndbuf
+      << " held no more datagrams than the receiver's queue length allows";
+  ASSERT_GT(large.sndbuf, small.sndbuf)
+      << "setsockopt(SO_SNDBUF, " << kLargeSndbuf << ") did not make the buffer larger than "
+      << "setsockopt(SO_SNDBUF, " << kSmallSndbuf << ") (net.core.wmem_max caps it)";
+  const double proportional = static_cast<double>(small.datagrams) * large.sndbuf / small.sndbuf;
+  EXPECT_GE(large.datagrams, 0.75 * proportional)
+      << "SO_SNDBUF " << small.sndbuf << " held " << small.datagrams << " datagrams, SO_SNDBUF "
+      << large.sndbuf << " held " << large.datagrams << ", not about " << proportional
+      << ": the count does not follow the send buffer";
 }
 
 INSTANTIATE_TEST_SUITE_P(Kinds, DgramSendBufferTest, ValuesIn(kinds_where([](const PairKind& k) {

@@ -1,6 +1,5 @@
 #include "case/case.h"
 
-#include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -43,10 +42,6 @@ void reset_sigpipe() {
 
 }  // namespace
 
-std::string InjectedFault::strace_expression() const {
-  return fmt::format("inject={}:{}:when={}", syscall, action, when);
-}
-
 Case::Case(std::string id) : id_(case_file_name(id)), deadline_(Clock::now() + case_budget()) {
   if (g_current) throw CaseError("a case is already running in this process");
   reset_sigpipe();
@@ -72,8 +67,7 @@ Case::Case(std::string id) : id_(case_file_name(id)), deadline_(Clock::now() + c
 }
 
 Case::~Case() {
-  peers_.clear();    // each Peer kills and reaps its process if still running
-  tracers_.clear();  // each Child kills and reaps its strace if still running
+  peers_.clear();  // each Peer kills and reaps its process if still running
   std::error_code ignored;
   std::filesystem::current_path(previous_cwd_, ignored);
   if (own_dir_) std::filesystem::remove_all(dir_, ignored);
@@ -114,72 +108,9 @@ Peer& Case::fork_peer(std::string name, PeerFunction body) {
   return peers_.emplace_back(std::move(name), pid, std::move(channels.controller_side), deadline_);
 }
 
-namespace {
-struct UntracedStart {
-  PeerSelf* self;
-  const PeerFunction* body;
-};
-int start_untraced_peer(void* arg) {
-  auto* start = static_cast<UntracedStart*>(arg);
-  start->self->await("traced");
-  run_peer_body(*start->self, *start->body);
-}
-}  // namespace
-
-// Forked with CLONE_UNTRACED: when the whole case runs under `strace -f` (a traced run), a
-// plain fork would make the peer a tracee of that strace, and a second strace could not
-// attach to inject the fault (a process has one tracer). CLONE_UNTRACED keeps the outer
-// tracer off this one child; its own strace records its trace instead.
-pid_t Case::fork_untraced(PeerSelf& self, const PeerFunction& body) {
-  constexpr std::size_t kStackSize = 1 << 20;
-  std::vector<char> stack(kStackSize);
-  UntracedStart start{&self, &body};
-  std::fflush(nullptr);
-  const pid_t pid =
-      ::clone(start_untraced_peer, stack.data() + stack.size(), CLONE_UNTRACED | SIGCHLD, &start);
-  if (pid < 0) throw CaseError(fmt::format("clone: {}", std::strerror(errno)));
-  return pid;
-}
-
-Peer& Case::fork_peer_under_fault(std::string name, const InjectedFault& fault, PeerFunction body) {
-  if (!kStrace.installed())
-    throw CaseError(kStrace.not_installed() +
-                    "; the case must start with SOCKSPEC_REQUIRES(\"strace\")");
-  ChannelPair channels = make_channel_pair(name);
-  PeerSelf self(name, std::move(channels.peer_side), deadline_);
-  const pid_t pid = fork_untraced(self, body);
-  self.channel().close();
-
-  const std::string trace = trace_path(name).string();
-  const std::vector<std::string> argv = strace_command(
-      {.output = trace, .inject = {fault.strace_expression()}, .attach = pid, .quiet = true});
-  const Child& tracer = tracers_.emplace_back(spawn({.argv = argv, .untraced = true}));
-  // A trace in the runner's trace dir outlives the case: the record names it for the report.
-  if (!protocol::variable(protocol::kTraceDirVariable).empty())
-    ::testing::Test::RecordProperty(protocol::kTracePropertyPrefix + name, trace);
-  Peer& peer =
-      peers_.emplace_back(std::move(name), pid, std::move(channels.controller_side), deadline_);
-  // Release the peer only once strace is attached (TracerPid in /proc/PID/status).
-  const pid_t attached = poll_until(deadline_, [&] {
-    const pid_t t = tracer_of(pid);
-    return std::pair{t == tracer.pid() || read_process_state(tracer.pid()).gone() ||
-                         read_process_state(tracer.pid()).state == 'Z',
-                     t};
-  });
-  if (attached != tracer.pid()) {
-    peer.kill_now();  // it waits for "traced", which will never come
-    throw CaseError(fmt::format("strace did not attach to peer '{}' (command: {})", peer.name(),
-                                fmt::join(argv, " ")));
-  }
-  peer.tell("traced");
-  return peer;
-}
-
 void Case::join_all() {
   for (auto& peer : peers_)
     if (!peer.joined()) peer.expect_clean_exit();
-  for (Child& tracer : tracers_) tracer.wait();  // strace ends when its tracee ends
-  tracers_.clear();
 }
 
 void CaseTest::SetUp() {

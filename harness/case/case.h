@@ -27,16 +27,6 @@
 
 namespace sockspec {
 
-// A syscall fault for strace to inject into one peer:
-//   {"sendto", "error=ENOBUFS", 1} becomes -e inject=sendto:error=ENOBUFS:when=1.
-// strace counts `when` per syscall and per process, from the moment it attaches.
-struct InjectedFault {
-  std::string syscall;
-  std::string action;  // "error=EINTR", "retval=0", "signal=SIGUSR1", "delay_enter=100000"
-  int when = 1;
-  std::string strace_expression() const;
-};
-
 class Case {
  public:
   // `id` names the case in trace files and abstract names (the GoogleTest name).
@@ -58,10 +48,6 @@ class Case {
 
   // Forks a peer that runs `body`; returns once the peer exists.
   Peer& fork_peer(std::string name, PeerFunction body);
-  // Forks a peer that runs `body` under strace with `fault` injected. The body starts only
-  // once strace is attached, so the fault cannot be missed. A case that does this starts
-  // with SOCKSPEC_REQUIRES("strace").
-  Peer& fork_peer_under_fault(std::string name, const InjectedFault& fault, PeerFunction body);
   // Joins every peer not yet joined, recording a failure for each that did not end cleanly.
   void join_all();
 
@@ -70,8 +56,6 @@ class Case {
   std::filesystem::path trace_path(std::string_view what) const;
 
  private:
-  pid_t fork_untraced(PeerSelf& self, const PeerFunction& body);
-
   std::string id_;
   std::filesystem::path dir_;
   bool own_dir_ = false;  // made here (not by the runner), so removed here
@@ -80,7 +64,6 @@ class Case {
   int serial_ = 0;
   Clock::time_point deadline_;
   std::deque<Peer> peers_;
-  std::deque<Child> tracers_;  // strace processes injecting faults, reaped at the end
 };
 
 // At the start of a case that needs something this machine may lack ("root", "strace",
