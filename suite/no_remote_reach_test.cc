@@ -140,7 +140,8 @@ SOCKSPEC_RULE(NoRemoteReachTest, AbstractNameIsNotVisibleFromAnotherNetworkNames
               .linux_note =
                   "abstract names are per network namespace since AF_UNIX became netns-aware "
                   "(Linux 2.6.24)",
-              .catalogue = "NS-01");
+              .catalogue = "NS-01",
+              .see_also = "cases/15-namespaces/01-abstract-names-are-per-network-namespace.case");
 TEST_F(NoRemoteReachTest, AbstractNameIsNotVisibleFromAnotherNetworkNamespace) {
   const UnixAddress stream_name = UnixAddress::abstract(here().abstract_name("srv"));
   const UnixAddress dgram_name = UnixAddress::abstract(here().abstract_name("dgram"));
@@ -171,15 +172,17 @@ TEST_F(NoRemoteReachTest, AbstractNameIsNotVisibleFromAnotherNetworkNamespace) {
   EXPECT_THAT(call::recv(receiver.get(), 16, MSG_DONTWAIT), FailsWith(EAGAIN));
 }
 
-SOCKSPEC_RULE(NoRemoteReachTest, SameAbstractNameIsFreeInAnotherNetworkNamespace,
-              .text =
-                  "each network namespace has its own abstract namespace: bind() to an abstract "
-                  "name that is in use in another network namespace succeeds",
-              .citation =
-                  "network_namespaces(7); unix_bind_abstract() checks __unix_find_socket_byname() "
-                  "in sock_net(sk)->unx.table only (EADDRINUSE within one namespace)",
-              .linux_note = "abstract names are per network namespace since Linux 2.6.24",
-              .catalogue = "NS-02");
+SOCKSPEC_RULE(
+    NoRemoteReachTest, SameAbstractNameIsFreeInAnotherNetworkNamespace,
+    .text =
+        "each network namespace has its own abstract namespace: bind() to an abstract "
+        "name that is in use in another network namespace succeeds",
+    .citation =
+        "network_namespaces(7); unix_bind_abstract() checks __unix_find_socket_byname() "
+        "in sock_net(sk)->unx.table only (EADDRINUSE within one namespace)",
+    .linux_note = "abstract names are per network namespace since Linux 2.6.24",
+    .catalogue = "NS-02",
+    .see_also = "cases/15-namespaces/02-another-namespace-may-bind-the-same-abstract-name.case");
 TEST_F(NoRemoteReachTest, SameAbstractNameIsFreeInAnotherNetworkNamespace) {
   const UnixAddress name = UnixAddress::abstract(here().abstract_name("srv"));
   Fd listener = listen_at(name);
@@ -208,7 +211,8 @@ SOCKSPEC_RULE(NoRemoteReachTest, PathnameSocketIsReachableFromAnotherNetworkName
               .citation =
                   "unix_find_bsd(): kern_path() then unix_find_socket_byinode() in the "
                   "kernel-wide bsd_socket_buckets, with no network-namespace check",
-              .catalogue = "NS-03");
+              .catalogue = "NS-03",
+              .see_also = "cases/15-namespaces/03-pathnames-cross-network-namespaces.case");
 TEST_F(NoRemoteReachTest, PathnameSocketIsReachableFromAnotherNetworkNamespace) {
   const UnixAddress path = UnixAddress::pathname(here().path_name("srv"));
   Fd listener = listen_at(path);
