@@ -139,15 +139,12 @@ std::string why_no_af_unix_oob() {
 // are started out of its reach; under another tracer (proot, which runs the case through
 // ptrace) strace cannot attach to them.
 std::string strace_cannot_attach() {
-  const pid_t tracer = tracer_of(::getpid());
-  if (tracer <= 0) return "";
-  std::string comm = read_file(fmt::format("/proc/{}/comm", tracer));
-  if (!comm.empty() && comm.back() == '\n') comm.pop_back();
-  if (comm == "strace") return "";
+  const ForeignTracer tracer = foreign_tracer();
+  if (tracer.pid == 0) return "";
   return fmt::format(
       "this process is traced by {} (pid {}), so strace cannot attach to its "
       "processes",
-      comm.empty() ? "another process" : comm, tracer);
+      tracer.name, tracer.pid);
 }
 
 struct FeatureCheck {

@@ -166,4 +166,13 @@ pid_t tracer_of(pid_t pid) {
   return 0;
 }
 
+ForeignTracer foreign_tracer() {
+  const pid_t tracer = tracer_of(::getpid());
+  if (tracer <= 0) return {};
+  std::string name = read_file(fmt::format("/proc/{}/comm", tracer));
+  if (!name.empty() && name.back() == '\n') name.pop_back();
+  if (name == "strace") return {};
+  return {tracer, name.empty() ? "another process" : name};
+}
+
 }  // namespace sockspec

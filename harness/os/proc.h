@@ -73,4 +73,13 @@ int zombie_exit_code(pid_t pid);
 // The pid of the process tracing `pid` (0 when none), from /proc/PID/status TracerPid.
 pid_t tracer_of(pid_t pid);
 
+// This process's tracer when it is not a strace (proot, which runs the case through ptrace),
+// with its name; pid 0 when there is none. Our own strace may be left out of a child's way
+// (CLONE_UNTRACED); such a tracer may not: it is the target.
+struct ForeignTracer {
+  pid_t pid = 0;
+  std::string name;
+};
+ForeignTracer foreign_tracer();
+
 }  // namespace sockspec

@@ -18,6 +18,7 @@ extern "C" {
 
 #include <fmt/format.h>
 
+#include "os/proc.h"
 #include "os/wait.h"
 
 extern char** environ;
@@ -160,13 +161,14 @@ Child spawn(const SpawnOptions& options) {
 
   ChildStart start{&options, &keep, argv.data(), child_environ, error_pipe[1]};
   pid_t pid = -1;
-  if (options.untraced) {
+  // Out of our own strace's reach, never out of proot's: proot is the target.
+  if (options.untraced && foreign_tracer().pid == 0) {
     std::vector<char> stack(kUntracedStack);
     pid = ::clone(start_child, stack.data() + stack.size(), CLONE_UNTRACED | SIGCHLD, &start);
   }
   // qemu-user refuses CLONE_UNTRACED (EINVAL); untraced only matters where a tracer follows
   // this process's children, which a plain fork leaves to that tracer.
-  if (!options.untraced || (pid < 0 && errno == EINVAL)) {
+  if (pid < 0) {
     pid = ::fork();
     if (pid == 0) start_child(&start);
   }

@@ -78,6 +78,7 @@ class LineReader {
     if (text_[pos_] == '-') ++pos_;
     while (pos_ < text_.size() && std::isalnum(static_cast<unsigned char>(text_[pos_]))) ++pos_;
     const std::string digits(text_.substr(start, pos_ - start));
+    last_integer_ = digits;
     try {
       std::size_t used = 0;
       const long value = std::stol(digits, &used, 0);
@@ -87,6 +88,8 @@ class LineReader {
       fail(static_cast<int>(start) + 1, fmt::format("'{}' is not a number", digits));
     }
   }
+  // The last integer() as it was written ("0x100", "0755"), for messages.
+  const std::string& last_integer() const { return last_integer_; }
   bool at_string() { return peek() == '"'; }
   // A C-style string literal: \0 \n \t \r \\ \" \xNN.
   std::string string_literal() {
@@ -146,6 +149,7 @@ class LineReader {
   int line_;
   std::string_view text_;
   std::size_t pos_ = 0;
+  std::string last_integer_;
 };
 
 }  // namespace sockspec::script

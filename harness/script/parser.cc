@@ -367,7 +367,7 @@ class Parser {
       if (r.at_integer()) {
         const long v = r.integer();
         value |= v;
-        written += (written.empty() ? "" : "|") + std::to_string(v);
+        written += (written.empty() ? "" : "|") + r.last_integer();
       } else if (r.at_identifier()) {
         const std::string name = r.identifier("a constant");
         const auto v = constant_value(name);

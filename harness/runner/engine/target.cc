@@ -210,12 +210,14 @@ std::vector<Target> make_targets() {
           .deadline_scale = 8,
           .exec_escapes = true,
           // Forked processes stay under memcheck; programs a case execs (strace, bindfs,
-          // UML) run natively. A memcheck error ends the process with status 97.
+          // UML) run natively. A memcheck error ends the process with status 97. --vgdb=no:
+          // memcheck's gdbserver makes three FIFOs in /tmp per process, and a process killed
+          // at a deadline or a failure never removes them.
           .wrap =
               [](const Target& t, const Command& command, const WrapPlace& place) {
                 return wrapped(t,
                                {t.program, "--quiet", "--tool=memcheck", "--error-exitcode=97",
-                                "--trace-children=no", "--child-silent-after-fork=no",
+                                "--trace-children=no", "--child-silent-after-fork=no", "--vgdb=no",
                                 "--suppressions=" + std::string(kSuppressions)},
                                command, place);
               },
