@@ -821,6 +821,16 @@ static long call_chown(const struct request* q, struct outcome* o) {
   return chown(q->items[0].bytes, (uid_t)LONG(1), (gid_t)LONG(2));
 }
 
+static long call_fchmod(const struct request* q, struct outcome* o) {
+  (void)o;
+  return fchmod(FD(0), (mode_t)INT(1));
+}
+
+static long call_umask(const struct request* q, struct outcome* o) {
+  (void)o;
+  return umask((mode_t)INT(0));
+}
+
 static void caught(int sig) {
   (void)sig;
 }
@@ -909,6 +919,8 @@ static const struct {
     {"mkdir", call_mkdir},
     {"chmod", call_chmod},
     {"chown", call_chown},
+    {"fchmod", call_fchmod},
+    {"umask", call_umask},
     {"signal", call_sigaction},
     {"sigaction", call_sigaction},
     {"sigprocmask", call_sigprocmask},

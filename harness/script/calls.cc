@@ -86,6 +86,8 @@ const std::vector<Call> kCalls = {
     {"mkdir", "pi", 2, 0, false, "mkdir|mkdirat", 0, "mkdir(path, mode)", ""},
     {"chmod", "pi", 2, 0, false, "chmod|fchmodat", 0, "chmod(path, mode)", ""},
     {"chown", "pii", 3, 0, false, "chown|fchownat", 0, "chown(path, uid, gid)", ""},
+    {"fchmod", "vi", 2, 0, false, "fchmod", 0, "fchmod(fd, mode)", ""},
+    {"umask", "i", 1, 0, false, "umask", 0, "umask(mask)", "returns the old mask"},
     // Signals.
     {"signal", "ih", 2, 0, false, "rt_sigaction", 0, "signal(sig, SIG_IGN|SIG_DFL|catch)",
      "catch: a handler that returns, installed without SA_RESTART"},
