@@ -15,7 +15,9 @@ config.name = "sockspec-cases"
 config.test_format = ScriptedCase()
 config.suffixes = [".case"]
 config.test_source_root = os.path.dirname(__file__)
-config.test_exec_root = os.path.join(config.build_dir, "cases")
+# Each case's report lands under the exec root; `-D exec_root=DIR` moves them, so two lit runs
+# at once (the project's own tests do this) do not write over each other's reports.
+config.test_exec_root = lit_config.params.get("exec_root", os.path.join(config.build_dir, "cases"))
 config.sockspec = os.path.join(config.build_dir, "sockspec")
 config.environment["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
 
@@ -23,6 +25,12 @@ config.environment["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
 # with the features `sockspec features --target` gives (the target's name among them, so
 # `UNSUPPORTED: gvisor` means what it says).
 config.sockspec_target = lit_config.params.get("target", "native")
+# `lit -D preload=LIB build/cases` loads LIB into every actor (`sockspec script --preload`): a
+# C library under test, or a deviation shim to see which cases catch it.
+config.sockspec_preload = lit_config.params.get("preload")
+if config.sockspec_preload and not os.path.isfile(config.sockspec_preload):
+    lit_config.fatal(f"-D preload={config.sockspec_preload}: no such file; give the path of a "
+                     "shared library")
 features = subprocess.run([config.sockspec, "features", "--target", config.sockspec_target],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 if features.returncode != 0:

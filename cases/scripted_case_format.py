@@ -16,6 +16,8 @@ class ScriptedCase(lit.formats.FileBasedTest):
         _, tmp_base = lit.TestRunner.getTempPaths(test)
         command = [test.config.sockspec, "script", "--target", test.config.sockspec_target,
                    "--report", tmp_base + ".report", test.getSourcePath()]
+        if test.config.sockspec_preload:
+            command[2:2] = ["--preload", test.config.sockspec_preload]
         done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         output = "$ " + " ".join(command) + "\n" + done.stdout
         if done.returncode == 0 and "\nSKIP " in "\n" + done.stdout:

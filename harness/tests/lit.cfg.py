@@ -15,6 +15,9 @@ config.substitutions.append(("%examples", os.path.join(config.build_dir, "socksp
 config.substitutions.append(("%suite", os.path.join(config.build_dir, "sockspec-suite")))
 config.substitutions.append(
     ("%deviations", os.path.join(config.build_dir, "libsockspec-deviations.so")))
+# lit itself on the built scripted cases, as a user runs them (`lit build/cases`).
+config.substitutions.append(
+    ("%lit_cases", f"{config.python} {config.lit} {os.path.join(config.build_dir, 'cases')}"))
 config.substitutions.append(
     ("%cases", os.path.join(os.path.dirname(os.path.dirname(config.test_source_root)), "cases")))
 config.substitutions.append(("%python", config.python))
