@@ -8,6 +8,7 @@ import sys
 
 # The format lives in a module of its own: lit's worker processes must be able to import it.
 sys.path.insert(0, os.path.dirname(__file__))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 from scripted_case_format import ScriptedCase  # noqa: E402
 
 
