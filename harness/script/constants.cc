@@ -204,6 +204,8 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 std::optional<long> constant_value(std::string_view name) {
   for (const auto& [n, v] : kConstants)
     if (n == name) return v;
+  // An errno is a number too: SO_ERROR's value (`= ECONNRESET`).
+  if (const auto e = errno_value(name)) return *e;
   return std::nullopt;
 }
 

@@ -40,6 +40,10 @@ namespace {
 // How long a call must be seen asleep in its syscall, with nothing else in progress that could
 // release it, before the interpreter calls it blocked where the script said it returns.
 constexpr auto kAsleepLongEnough = std::chrono::milliseconds(20);
+// The same where /proc cannot say what the call waits for (gVisor names no syscall, and its
+// sockets cannot be looked into): long enough for any timeout a case sets (SO_RCVTIMEO,
+// SO_SNDTIMEO, poll's; 20 ms in today's cases) to have run out and the call to have returned.
+constexpr auto kAsleepUnjudgedLongEnough = std::chrono::milliseconds(500);
 
 // What an actor sends back for one line.
 struct Outcome {
@@ -316,13 +320,12 @@ class Interpreter {
     return call && call->can_block;
   }
 
-  // Will `h`'s wait end by itself: a poll() with a timeout, a recv() on a socket with
-  // SO_RCVTIMEO? Such a call is not stuck, however long it sleeps.
-  static bool waits_for_time(const ActorHandle& h) {
+  // What `h` waits for. kForTime — a poll() with a timeout, a recv() on a socket with
+  // SO_RCVTIMEO — ends by itself: such a call is not stuck, however long it sleeps.
+  static WaitKind wait_of(const ActorHandle& h) {
     for (const auto& task : sample_tasks(h.tgid))
-      if (task.tid == h.pid)
-        return judge_wait(task, Channel::kChannelFdFloor).kind == WaitKind::kForTime;
-    return false;
+      if (task.tid == h.pid) return judge_wait(task, Channel::kChannelFdFloor).kind;
+    return WaitKind::kUnknown;
   }
 
   // Is `h` asleep in the syscall `line` makes (any of the names the call table gives)?
@@ -377,9 +380,14 @@ class Interpreter {
             fmt::format("{}: {} did not return before the case's deadline; actor {} is {}",
                         where(line), line.call.empty() ? std::string("the call") : line.call, actor,
                         read_process_state(h.pid).describe()));
-      if (can_block(line) && !others_in_progress && asleep_in(h, line) && !waits_for_time(h)) {
+      const WaitKind waits = can_block(line) && !others_in_progress && asleep_in(h, line)
+                                 ? wait_of(h)
+                                 : WaitKind::kRunning;
+      if (waits == WaitKind::kForOthers || waits == WaitKind::kUnknown) {
         if (!asleep) asleep = true, asleep_since = Clock::now();
-        if (Clock::now() - asleep_since >= kAsleepLongEnough) return std::nullopt;
+        const auto long_enough =
+            waits == WaitKind::kUnknown ? kAsleepUnjudgedLongEnough : kAsleepLongEnough;
+        if (Clock::now() - asleep_since >= long_enough) return std::nullopt;
       } else {
         asleep = false;
       }
@@ -423,6 +431,9 @@ class Interpreter {
     if (call.attributes & kSignalSet) return text + signal_set_names(o.value);
     if (call.attributes & kOptionResult) {
       const OptionKind kind = option_kind(line.arguments[1].integer, line.arguments[2].integer);
+      if (kind == OptionKind::kInt && line.arguments[1].integer == SOL_SOCKET &&
+          line.arguments[2].integer == SO_ERROR && o.value > 0)
+        return text + errno_name(static_cast<int>(o.value));  // the pending error, by name
       return text + (kind == OptionKind::kInt || !o.has_data ? std::to_string(o.value)
                                                              : describe_option(kind, o.data));
     }
