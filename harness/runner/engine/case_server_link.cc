@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 
 #include <fmt/format.h>
 
@@ -54,6 +56,18 @@ CaseServerLink::~CaseServerLink() {
   // left behind comes to the runner, a child subreaper, which kills every process that no
   // running case owns.
   child_.kill_group();
+}
+
+std::uintmax_t CaseServerLink::log_size() const {
+  std::error_code error;
+  const std::uintmax_t size = std::filesystem::file_size(log_, error);
+  return error ? 0 : size;
+}
+
+std::string CaseServerLink::log_since(std::uintmax_t offset) const {
+  std::ifstream log(log_, std::ios::binary);
+  if (!log.seekg(static_cast<std::streamoff>(offset))) return "";
+  return {std::istreambuf_iterator<char>(log), std::istreambuf_iterator<char>()};
 }
 
 void CaseServerLink::send(const std::string& message) {

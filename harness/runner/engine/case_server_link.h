@@ -45,6 +45,10 @@ class CaseServerLink {
   bool dead() const { return dead_; }
   // How the server ended, with the end of its log: for the case it was running.
   std::string how_it_died();
+  // How much the server and its wrapper have written to their log so far, and what they
+  // wrote from there on: under memcheck, the report of an error in the case it served.
+  std::uintmax_t log_size() const;
+  std::string log_since(std::uintmax_t offset) const;
   // The server's process on the host (its wrapper's, where there is one).
   pid_t pid() const { return child_.pid(); }
 

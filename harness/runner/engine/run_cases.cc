@@ -112,6 +112,7 @@ struct Running {
   Clock::time_point next_look{};
   CaseEnd end;  // filled in as the case is stopped
   std::optional<Clock::time_point> kill_sent;
+  std::uintmax_t server_log_from = 0;  // the server's log before this case: the rest is its
 };
 
 // A worker: its case server, the case it runs, and its dir. Every case the server runs uses
@@ -288,6 +289,7 @@ class Run {
         slot.server = std::make_unique<CaseServerLink>(
             target_, options_.suite, WrapPlace{run_dir_, slot.dir}, base_env_,
             run_dir_ / fmt::format("server-{}.log", s + 1));
+      r.server_log_from = slot.server->log_size();
       slot.server->run(request);
       r.sent_at = Clock::now();
     }
@@ -486,8 +488,11 @@ class Run {
     r.end.seconds = std::chrono::duration<double>(Clock::now() - r.started_at).count();
     const std::optional<protocol::ResultRecord> record_of_case =
         protocol::read_record(r.files.result.string());
-    CaseResult result = evaluate(cases_[r.attempt.index], record_of_case, read_file(r.files.output),
-                                 r.end, {options_.timeout, options_.hang_after, options_.suite});
+    // What the target's wrapper wrote while the case ran (memcheck's reports) is its output.
+    std::string output = read_file(r.files.output);
+    if (!r.one_shot && slots_[s].server) output += slots_[s].server->log_since(r.server_log_from);
+    CaseResult result = evaluate(cases_[r.attempt.index], record_of_case, std::move(output), r.end,
+                                 {options_.timeout, options_.hang_after, options_.suite});
     remove_files(s, r.files);
     Attempt& attempt = r.attempt;
     if (!attempt.server_death.empty())

@@ -1,5 +1,7 @@
 #include "runner/judgement/case_result.h"
 
+#include <sstream>
+
 #include <fmt/format.h>
 
 #include "os/names.h"
@@ -8,6 +10,20 @@
 namespace sockspec {
 
 namespace {
+
+// The status memcheck gives a process in which it found an error (--error-exitcode).
+constexpr int kMemoryErrorStatus = 97;
+
+// memcheck's own lines ("==PID== ...") from a case's output, the first 40 of them.
+std::string memcheck_report(const std::string& output) {
+  std::istringstream lines(output);
+  std::string report;
+  int kept = 0;
+  for (std::string line; std::getline(lines, line) && kept < 40;)
+    if (line.starts_with("==") && line.find("== ", 2) != std::string::npos)
+      report += line + "\n", ++kept;
+  return report;
+}
 
 double seconds_of(std::chrono::milliseconds d) {
   return std::chrono::duration<double>(d).count();
@@ -76,11 +92,15 @@ CaseResult evaluate(const CaseInfo& info, const std::optional<protocol::ResultRe
       result.message = record->message;
       break;
   }
-  // A record that says "passed" from a process that then crashed is not a pass.
-  if (!end.exit.exited) {
+  // A record that says "passed" from a process that then crashed is not a pass, nor one from
+  // a process memcheck ended with its error status (97): it found a memory error.
+  const bool memory_error = end.exit.exited && end.exit.code == kMemoryErrorStatus;
+  if (!end.exit.exited || memory_error) {
     result.status = Status::kFailed;
     if (!result.message.empty()) result.message += "\n";
     result.message += fmt::format("the case process {}", end.exit.describe());
+    if (memory_error)
+      result.message += " (under memcheck: a memory error)\n" + memcheck_report(result.output);
   }
   if (result.status == Status::kFailed && !record->reproduce.empty()) {
     result.rapidcheck_reproduce = record->reproduce;
