@@ -135,6 +135,22 @@ std::string why_no_af_unix_oob() {
       errno_name(error));
 }
 
+// Landlock with scopes (ABI 6, Linux 6.12): `landlock scope abstract` in a script. The
+// version query has no libc wrapper; it asks, and restricts nothing.
+std::string why_no_landlock_scope() {
+  constexpr long kCreateRuleset = 444;         // SYS_landlock_create_ruleset on every architecture
+  constexpr unsigned kVersionQuery = 1U << 0;  // LANDLOCK_CREATE_RULESET_VERSION
+  const long abi = ::syscall(kCreateRuleset, nullptr, 0, kVersionQuery);
+  if (abi < 0)
+    return fmt::format(
+        "Landlock is not available: its calls fail with {} (a kernel needs "
+        "CONFIG_SECURITY_LANDLOCK and landlock in lsm=; an emulator may not "
+        "implement them)",
+        errno_name(errno));
+  if (abi < 6) return fmt::format("Landlock ABI {} has no scopes (ABI 6, Linux 6.12)", abi);
+  return "";
+}
+
 // A process has one tracer. Under our own strace (a traced re-run) the actors a fault goes into
 // are started out of its reach; under another tracer (proot, which runs the case through
 // ptrace) strace cannot attach to them.
@@ -167,6 +183,7 @@ std::vector<FeatureCheck> feature_checks() {
       {"fuse", why_no_fuse},
       {"netns", why_no_network_namespace},
       {"af-unix-oob", why_no_af_unix_oob},
+      {"landlock-scope", why_no_landlock_scope},
       {"proc-pid-syscall",
        [] {
          return ::access("/proc/self/syscall", R_OK) == 0

@@ -566,6 +566,9 @@ class Interpreter {
                                    : fmt::format("its limit set to {}", a.limit));
       case Action::Kind::kUnshareNet:
         return act_in_actor(line, "unshare", "", "a new network namespace");
+      case Action::Kind::kLandlockScope:
+        return act_in_actor(line, "landlock", "abstract",
+                            "a Landlock domain scoped to its own abstract sockets");
       case Action::Kind::kInject:
         return inject(line, h);
     }

@@ -264,6 +264,16 @@ class Parser {
         r.fail(column,
                "'unshare net' needs a new network namespace: add '# REQUIRES: netns' to "
                "the header");
+    } else if (word == "landlock") {
+      a.kind = Action::Kind::kLandlockScope;
+      r.expect("scope", "after 'landlock' (\"landlock scope abstract\")");
+      r.expect("abstract",
+               "after 'landlock scope' (the scope Landlock restricts: \"landlock scope "
+               "abstract\")");
+      if (!requires_feature("landlock-scope"))
+        r.fail(column,
+               "'landlock scope' needs Landlock with scopes (Linux 6.12): add '# REQUIRES: "
+               "landlock-scope' to the header");
     } else if (word == "inject") {
       a.kind = Action::Kind::kInject;
       if (!requires_feature("strace"))
@@ -289,8 +299,8 @@ class Parser {
                                     call));
     } else {
       r.fail(column, fmt::format("'{}' is neither a call (which needs '(') nor an action; the "
-                                 "actions are <- SIGNAL, as, limit, unshare net, inject, fork "
-                                 "and thread",
+                                 "actions are <- SIGNAL, as, limit, unshare net, landlock "
+                                 "scope abstract, inject, fork and thread",
                                  word));
     }
   }

@@ -94,10 +94,12 @@ struct Expectation {
 //   client: limit RLIMIT_NOFILE 4     setrlimit() of the soft limit
 //   client: limit RLIMIT_NOFILE +2    room for exactly two more fds, whatever is open now
 //   client: unshare net               the actor moves to a new network namespace
+//   client: landlock scope abstract   the actor enters a Landlock domain from which abstract
+//                                     sockets outside it cannot be reached
 //   sender: inject ENOMEM into sendto the actor's next sendto fails so, without reaching
 //                                     the kernel (strace -e inject)
 struct Action {
-  enum class Kind { kSignal, kAs, kLimit, kUnshareNet, kInject };
+  enum class Kind { kSignal, kAs, kLimit, kUnshareNet, kLandlockScope, kInject };
   Kind kind = Kind::kSignal;
   int signal = 0;         // kSignal
   long uid = 0, gid = 0;  // kAs
@@ -113,7 +115,7 @@ enum class LineKind {
   kFork,        // ACTOR: fork CHILD
   kThread,      // ACTOR: thread NAME
   kCompletion,  // ACTOR: ... = EXPECTED   (completes the call ACTOR is blocked in)
-  kAction,      // ACTOR: <- SIG, as ..., limit ..., unshare net, inject ...
+  kAction,      // ACTOR: <- SIG, as ..., limit ..., unshare net, landlock ..., inject ...
 };
 
 struct Line {
