@@ -34,6 +34,7 @@
 #include <fstream>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,7 @@
 #include "case/case.h"
 #include "case/expect.h"
 #include "case/rule.h"
+#include "case/socket_types.h"
 #include "os/case_error.h"
 #include "os/fd.h"
 #include "os/names.h"
@@ -54,19 +56,6 @@ namespace sockspec {
 namespace {
 
 using ::testing::MatchesRegex;
-
-const std::vector<int> kSocketTypes = {SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET};
-
-std::string type_name(int type) {
-  return type == SOCK_STREAM ? "stream" : type == SOCK_DGRAM ? "dgram" : "seqpacket";
-}
-
-// Instances are named after the socket type: "Types/BindAddressInUseTest.X/dgram".
-struct SocketTypeName {
-  std::string operator()(const ::testing::TestParamInfo<int>& info) const {
-    return type_name(info.param);
-  }
-};
 
 // The name the kernel reports for the socket.
 UnixAddress name_of(int fd) {
@@ -220,8 +209,8 @@ TEST_P(BindAddressInUseTest, AbstractNameIsPerSocketType) {
     if (other_type == type()) continue;
     others.push_back(open_socket(other_type));
     EXPECT_THAT(call::bind(others.back().get(), address), Succeeds())
-        << "a " << type_name(other_type) << " socket binding the name a " << type_name(type())
-        << " socket holds";
+        << "a " << socket_type_name(other_type) << " socket binding the name a "
+        << socket_type_name(type()) << " socket holds";
   }
 }
 
@@ -810,6 +799,86 @@ TEST_P(AutobindTest, PasscredAutobindsOnConnectOrSend) {
   const UnixAddress name = name_of(passcred.get());
   EXPECT_TRUE(name.is_abstract());
   EXPECT_EQ(name.length(), sizeof(sa_family_t) + 1 + 5);
+}
+
+SOCKSPEC_RULE(AutobindTest, AutoboundNameIsReachable,
+              .text =
+                  "an autobound name can be reached like a chosen one: connect() to it (stream, "
+                  "seqpacket) or sendto() it (dgram) gets to the socket that was autobound",
+              .citation =
+                  "unix(7) \"Autobind feature\" (the name is an abstract address); "
+                  "unix_autobind() inserts it in the abstract table that unix_find_abstract() "
+                  "searches",
+              .catalogue = "AD-17");
+TEST_P(AutobindTest, AutoboundNameIsReachable) {
+  Fd autobound = fresh_socket();
+  ASSERT_THAT(call::bind(autobound.get(), UnixAddress::autobind()), Succeeds());
+  const UnixAddress name = name_of(autobound.get());
+  Fd peer = fresh_socket();
+  if (type() == SOCK_DGRAM) {
+    EXPECT_THAT(call::sendto(peer.get(), "found", 0, name), Returns(5));
+    EXPECT_THAT(call::recv(autobound.get(), 16, MSG_DONTWAIT), Receives("found"));
+    return;
+  }
+  ASSERT_THAT(call::listen(autobound.get(), 4), Succeeds());
+  EXPECT_THAT(call::connect(peer.get(), name), Succeeds());
+  const CallResult accepted = call::accept4(autobound.get(), SOCK_NONBLOCK);
+  ASSERT_THAT(accepted, Succeeds());
+  Fd connection(static_cast<int>(accepted.value));
+  EXPECT_TRUE(name_of(peer.get()).is_unnamed());
+  EXPECT_EQ(*must(call::getpeername(peer.get())).address, name);
+}
+
+// Names are drawn at random (get_random_u32() & 0xFFFFF) and retried while taken, so two
+// sockets never share one; 64 of them would collide by chance if the kernel did not check.
+SOCKSPEC_RULE(AutobindTest, EveryAutobindGetsANameOfItsOwn,
+              .text =
+                  "every autobind gives a name no other socket has: 64 autobound sockets "
+                  "have 64 different names",
+              .citation =
+                  "unix(7) \"Autobind feature\" (\"a unique name\"); unix_autobind() (retries "
+                  "while __unix_find_socket_byname() finds the name taken)",
+              .catalogue = "AD-18");
+TEST_P(AutobindTest, EveryAutobindGetsANameOfItsOwn) {
+  std::vector<Fd> sockets;
+  std::set<std::string> names;
+  for (int i = 0; i < 64; ++i) {
+    sockets.push_back(fresh_socket());
+    ASSERT_THAT(call::bind(sockets.back().get(), UnixAddress::autobind()), Succeeds());
+    names.insert(std::string(name_of(sockets.back().get()).path_bytes()));
+  }
+  EXPECT_EQ(names.size(), sockets.size()) << "two autobound sockets share a name";
+}
+
+class BindAbstractTest : public BindTest {};
+INSTANTIATE_TEST_SUITE_P(Types, BindAbstractTest, ::testing::ValuesIn(kSocketTypes),
+                         SocketTypeName());
+
+// A sockaddr_un left zeroed, passed with its full size: sun_path[0] is NUL, so it is an
+// abstract address, and its name is the other 107 bytes, all NUL. The name is global to the
+// network namespace, so the case takes a namespace of its own.
+SOCKSPEC_RULE(BindAbstractTest, AllNulNameBinds,
+              .text =
+                  "bind() of a zeroed sockaddr_un (sun_family AF_UNIX) with addrlen "
+                  "sizeof(struct sockaddr_un) succeeds: the name is 107 NUL bytes, reported "
+                  "back with addrlen 110, and held like any abstract name",
+              .citation =
+                  "unix(7) \"Abstract sockets\" (sun_path[0] is a null byte; the name is the "
+                  "remaining addrlen bytes); unix_bind_abstract()",
+              .catalogue = "AD-09");
+TEST_P(BindAbstractTest, AllNulNameBinds) {
+  SOCKSPEC_REQUIRES("netns");
+  const std::string why_not = enter_new_network_namespace();
+  if (!why_not.empty()) GTEST_SKIP() << why_not;
+  const UnixAddress all_nul = UnixAddress::abstract(std::string(UnixAddress::kMaxPath - 1, '\0'));
+  ASSERT_EQ(all_nul.length(), sizeof(sockaddr_un));
+  Fd fd = fresh_socket();
+  ASSERT_THAT(call::bind(fd.get(), all_nul), Succeeds());
+  EXPECT_EQ(name_of(fd.get()), all_nul);
+  Fd other = fresh_socket();
+  EXPECT_THAT(call::bind(other.get(), all_nul), FailsWith(EADDRINUSE));
+  // One byte shorter is another name.
+  EXPECT_THAT(call::bind(other.get(), all_nul.with_length(sizeof(sockaddr_un) - 1)), Succeeds());
 }
 
 // ---------------------------------------------------------------------------------------
