@@ -827,6 +827,11 @@ static long call_fchmod(const struct request* q, struct outcome* o) {
   return fchmod(FD(0), (mode_t)INT(1));
 }
 
+static long call_fchown(const struct request* q, struct outcome* o) {
+  (void)o;
+  return fchown(FD(0), (uid_t)LONG(1), (gid_t)LONG(2));
+}
+
 static long call_umask(const struct request* q, struct outcome* o) {
   (void)o;
   return umask((mode_t)INT(0));
@@ -921,6 +926,7 @@ static const struct {
     {"chmod", call_chmod},
     {"chown", call_chown},
     {"fchmod", call_fchmod},
+    {"fchown", call_fchown},
     {"umask", call_umask},
     {"signal", call_sigaction},
     {"sigaction", call_sigaction},

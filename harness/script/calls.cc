@@ -87,6 +87,7 @@ const std::vector<Call> kCalls = {
     {"chmod", "pi", 2, 0, false, "chmod|fchmodat", 0, "chmod(path, mode)", ""},
     {"chown", "pii", 3, 0, false, "chown|fchownat", 0, "chown(path, uid, gid)", ""},
     {"fchmod", "vi", 2, 0, false, "fchmod", 0, "fchmod(fd, mode)", ""},
+    {"fchown", "vii", 3, 0, false, "fchown", 0, "fchown(fd, uid, gid)", ""},
     {"umask", "i", 1, 0, false, "umask", 0, "umask(mask)", "returns the old mask"},
     // Signals.
     {"signal", "ih", 2, 0, false, "rt_sigaction", 0, "signal(sig, SIG_IGN|SIG_DFL|catch)",
