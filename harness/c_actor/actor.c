@@ -47,6 +47,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/select.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -775,6 +776,11 @@ static long call_fstatfs(const struct request* q, struct outcome* o) {
   return rc == 0 ? (long)st.f_type : rc;
 }
 
+static long call_sendfile(const struct request* q, struct outcome* o) {
+  (void)o;
+  return sendfile(FD(0), FD(1), NULL, (size_t)LONG(2));
+}
+
 static long call_fsync(const struct request* q, struct outcome* o) {
   (void)o;
   return fsync(FD(0));
@@ -917,6 +923,7 @@ static const struct {
     {"fstat", call_fstat},
     {"fstatfs", call_fstatfs},
     {"fsync", call_fsync},
+    {"sendfile", call_sendfile},
     {"stat", call_stat},
     {"open", call_open},
     {"link", call_link},

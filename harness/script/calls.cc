@@ -44,6 +44,8 @@ const std::vector<Call> kCalls = {
     {"write", "vb", 2, 0, true, "write", 0, "write(fd, bytes)", ""},
     {"writev", "vB", 2, 0, true, "writev", 0, "writev(fd, [bytes, ...])", "one buffer each"},
     {"pwrite", "vbi", 3, 0, true, "pwrite64", 0, "pwrite(fd, bytes, offset)", ""},
+    {"sendfile", "vvi", 3, 0, true, "sendfile|sendfile64", 0, "sendfile(out_fd, in_fd, count)",
+     "from in_fd's file offset, which it advances"},
     {"recv", "vii", 3, 0, true, "recvfrom", kReceivesBytes, "recv(fd, len, flags)", ""},
     {"recvfrom", "vii", 3, 0, true, "recvfrom", kReceivesBytes | kFrom, "recvfrom(fd, len, flags)",
      ""},

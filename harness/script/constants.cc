@@ -163,6 +163,8 @@ constexpr std::array kConstants{
     NAMED(SIOCINQ),
     NAMED(SIOCOUTQ),
     NAMED(SIOCATMARK),
+    NAMED(FIOSETOWN),
+    NAMED(SIOCSPGRP),
     // Signals and sigaction().
     NAMED(SIGPIPE),
     NAMED(SIGUSR1),

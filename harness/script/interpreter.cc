@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
@@ -110,7 +111,9 @@ UnixAddress unprefixed(const UnixAddress& a, const std::string& prefix) {
 // then one line per argument:
 //   fd VAR | int N | bytes HEX | path HEX | addr HEX LEN | sendrights VAR... | creds
 //   ints N... | byteslist HEX... ("-" for no bytes)
-std::string encode_request(const Script& script, const Line& line, const std::string& prefix) {
+// `pid_of` gives an actor's pid, for an argument written pid(ACTOR).
+std::string encode_request(const Script& script, const Line& line, const std::string& prefix,
+                           const std::function<pid_t(const std::string&)>& pid_of) {
   std::string q = line.call + "\n";
   for (const auto& name : line.results) q += "result " + name + "\n";
   const Line& naming = line.completion ? script.lines[line.completion] : line;
@@ -122,7 +125,7 @@ std::string encode_request(const Script& script, const Line& line, const std::st
         break;
       case Argument::Kind::kInteger:
       case Argument::Kind::kHandler:
-        q += fmt::format("int {}\n", a.integer);
+        q += fmt::format("int {}\n", a.pid_of.empty() ? a.integer : long{pid_of(a.pid_of)});
         break;
       case Argument::Kind::kBytes:
       case Argument::Kind::kOptionValue:
@@ -486,7 +489,9 @@ class Interpreter {
     ActorHandle& h = actors_[line.actor];
     if (h.dead)
       return mismatch(line, "the actor to be alive", fmt::format("actor {} is dead", line.actor));
-    h.channel.send("call", encode_request(script_, line, prefix_));
+    h.channel.send("call", encode_request(script_, line, prefix_, [this](const std::string& actor) {
+                     return actors_[actor].tgid;
+                   }));
     if (line.expect.kind == Expectation::Kind::kBlocks) {
       const ProcessState s = poll_until(deadline_, [&] {
         pollfd pfd{h.channel.in_fd(), POLLIN, 0};

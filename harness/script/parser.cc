@@ -480,6 +480,15 @@ class Parser {
         return a;
       case Param::kInt:
         a.kind = Argument::Kind::kInteger;
+        if (r.accept("pid(")) {  // an actor's pid: the owner F_SETOWN and FIOSETOWN are given
+          const int column = r.column();
+          a.pid_of = r.identifier("an actor's name (\"pid(reader)\")");
+          if (!actors_seen_.contains(a.pid_of))
+            r.fail(column, fmt::format("pid({}) names no actor", a.pid_of));
+          r.expect(")", "after the actor's name");
+          a.text = "pid(" + a.pid_of + ")";
+          return a;
+        }
         a.integer = constant_expression(r, a.text);
         return a;
       case Param::kBytes:
@@ -501,11 +510,15 @@ class Parser {
         if (r.at_identifier()) {
           const int column = r.column();
           const std::string word = r.identifier("an address");
-          if (word != "unnamed")
-            r.fail(column,
-                   fmt::format("expected an address (\"path\", @\"abstract\" or unnamed), not '{}'",
-                               word));
-          a.address = with_addrlen(r, UnixAddress::unnamed(), &a.explicit_addrlen);
+          if (word != "unnamed" && word != "AF_UNSPEC")
+            r.fail(column, fmt::format("expected an address (\"path\", @\"abstract\", unnamed or "
+                                       "AF_UNSPEC), not '{}'",
+                                       word));
+          // AF_UNSPEC: a bare sa_family of AF_UNSPEC, which dissolves a datagram association.
+          const UnixAddress bare = word == "unnamed"
+                                       ? UnixAddress::unnamed()
+                                       : UnixAddress::unnamed().with_family(AF_UNSPEC);
+          a.address = with_addrlen(r, bare, &a.explicit_addrlen);
           return a;
         }
         a.address = address_if_any(r, &a.abstract_name, &a.explicit_addrlen);

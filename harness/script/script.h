@@ -43,6 +43,7 @@ struct Argument {
   Position at;
   std::string variable;                // kVariable
   long integer = 0;                    // kInteger (constants are folded into this), kHandler
+  std::string pid_of;                  // kInteger written pid(ACTOR): that actor's pid, at run time
   std::string text;                    // how it was written, for messages
   std::string bytes;                   // kBytes, kPath, kOptionValue
   std::optional<UnixAddress> address;  // kAddress, as written (abstract names unprefixed)
