@@ -44,11 +44,14 @@ enum Attribute : unsigned {
 
 struct Call {
   std::string_view name;
-  std::string_view params;     // Param letters
-  std::size_t required;        // parameters after these are optional
-  int binds;                   // fds the result binds to variables (0, 1 or 2)
-  bool can_block;              // "= ..." applies
-  std::string_view syscall;    // what libc calls in the kernel, for "blocked in" (x86-64)
+  std::string_view params;  // Param letters
+  std::size_t required;     // parameters after these are optional
+  int binds;                // fds the result binds to variables (0, 1 or 2)
+  bool can_block;           // "= ..." applies
+  // What the kernel sees for the call, for "blocked in" (x86-64 names, '|' between): the
+  // system calls a libc makes for it, and those an emulator makes instead (qemu-user makes
+  // recvmmsg() a loop of recvmsg() and accept() an accept4()).
+  std::string_view syscall;
   unsigned attributes;         // Attribute bits
   std::string_view signature;  // for people: "recv(fd, len, flags)"
   std::string_view meaning;    // for people: one line
