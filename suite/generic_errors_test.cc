@@ -83,19 +83,6 @@ class GuardedPages {
 // How the call texts show the pointers they were given.
 constexpr const char* kGuard = "<PROT_NONE page>";
 
-// A libc call with a raw pointer argument, none of the call:: wrappers taking one: recorded
-// the way they record theirs, so that FailsWith() shows it: `bind(3, <PROT_NONE page>, 110)`.
-template <typename Call>
-CallResult attempt(std::string text, Call&& call) {
-  const long value = static_cast<long>(call());
-  const int err = errno;
-  CallResult result;
-  result.call = std::move(text);
-  result.value = value;
-  result.err = value == -1 ? err : 0;
-  return result;
-}
-
 // The descriptor open() gives next: the lowest free one (open(2)).
 int lowest_free_fd() {
   Fd probe(::open("/dev/null", O_RDONLY | O_CLOEXEC));
@@ -245,8 +232,8 @@ TEST_F(GenericErrorsTest, AddressOutsideAddressSpaceGivesEfault) {
   const socklen_t length = sizeof(sockaddr_un);
 
   Fd unbound = open_socket(SOCK_STREAM);
-  EXPECT_THAT(attempt(fmt::format("bind({}, {}, {})", unbound.get(), kGuard, length),
-                      [&] { return ::bind(unbound.get(), bad, length); }),
+  EXPECT_THAT(call::attempt(fmt::format("bind({}, {}, {})", unbound.get(), kGuard, length),
+                            [&] { return ::bind(unbound.get(), bad, length); }),
               FailsWith(EFAULT));
   EXPECT_THAT(call::getsockname(unbound.get()), Returns(0));
   EXPECT_TRUE(must(call::getsockname(unbound.get())).address->is_unnamed())
@@ -257,8 +244,8 @@ TEST_F(GenericErrorsTest, AddressOutsideAddressSpaceGivesEfault) {
   must(call::bind(listener.get(), listener_name));
   must(call::listen(listener.get(), 4));
   Fd client = open_socket(SOCK_STREAM);
-  EXPECT_THAT(attempt(fmt::format("connect({}, {}, {})", client.get(), kGuard, length),
-                      [&] { return ::connect(client.get(), bad, length); }),
+  EXPECT_THAT(call::attempt(fmt::format("connect({}, {}, {})", client.get(), kGuard, length),
+                            [&] { return ::connect(client.get(), bad, length); }),
               FailsWith(EFAULT));
   EXPECT_THAT(call::getpeername(client.get()), FailsWith(ENOTCONN));
   EXPECT_THAT(closing_new_fd(call::accept(listener.get())), FailsWith(EAGAIN));
@@ -267,9 +254,10 @@ TEST_F(GenericErrorsTest, AddressOutsideAddressSpaceGivesEfault) {
   Fd receiver = open_socket(SOCK_DGRAM);
   must(call::bind(receiver.get(), receiver_name));
   Fd sender = open_socket(SOCK_DGRAM);
-  EXPECT_THAT(attempt(fmt::format("sendto({}, \"x\", 0, {}, {})", sender.get(), kGuard, length),
-                      [&] { return ::sendto(sender.get(), "x", 1, 0, bad, length); }),
-              FailsWith(EFAULT));
+  EXPECT_THAT(
+      call::attempt(fmt::format("sendto({}, \"x\", 0, {}, {})", sender.get(), kGuard, length),
+                    [&] { return ::sendto(sender.get(), "x", 1, 0, bad, length); }),
+      FailsWith(EFAULT));
   EXPECT_THAT(call::recv(receiver.get(), 16, MSG_DONTWAIT), FailsWith(EAGAIN));
 }
 
@@ -307,11 +295,11 @@ TEST_P(GenericErrorsByTypeTest, DataBufferOutsideAddressSpaceGivesEfault) {
   bad_msg.msg_iov = &bad_iov;
   bad_msg.msg_iovlen = 1;
 
-  EXPECT_THAT(attempt(fmt::format("send({}, {}, 3, 0)", a.get(), kGuard),
-                      [&] { return ::send(a.get(), bad, 3, 0); }),
+  EXPECT_THAT(call::attempt(fmt::format("send({}, {}, 3, 0)", a.get(), kGuard),
+                            [&] { return ::send(a.get(), bad, 3, 0); }),
               FailsWith(EFAULT));
-  EXPECT_THAT(attempt(fmt::format("sendmsg({}, {{iov={}, 3}}, 0)", a.get(), kGuard),
-                      [&] { return ::sendmsg(a.get(), &bad_msg, 0); }),
+  EXPECT_THAT(call::attempt(fmt::format("sendmsg({}, {{iov={}, 3}}, 0)", a.get(), kGuard),
+                            [&] { return ::sendmsg(a.get(), &bad_msg, 0); }),
               FailsWith(EFAULT));
   EXPECT_THAT(call::recv(b.get(), 16, 0), FailsWith(EAGAIN)) << "a failed send sent something";
 
@@ -319,17 +307,18 @@ TEST_P(GenericErrorsByTypeTest, DataBufferOutsideAddressSpaceGivesEfault) {
   const std::vector<SocketCall> bad_receives = {
       {"recv",
        [&](int fd) {
-         return attempt(fmt::format("recv({}, {}, 3, 0)", fd, kGuard),
-                        [&] { return ::recv(fd, bad, 3, 0); });
+         return call::attempt(fmt::format("recv({}, {}, 3, 0)", fd, kGuard),
+                              [&] { return ::recv(fd, bad, 3, 0); });
        }},
       {"recvmsg",
        [&](int fd) {
-         return attempt(fmt::format("recvmsg({}, {{iov={}, 3}}, 0)", fd, kGuard),
-                        [&] { return ::recvmsg(fd, &bad_msg, 0); });
+         return call::attempt(fmt::format("recvmsg({}, {{iov={}, 3}}, 0)", fd, kGuard),
+                              [&] { return ::recvmsg(fd, &bad_msg, 0); });
        }},
       {"read",
        [&](int fd) {
-         return attempt(fmt::format("read({}, NULL, 3)", fd), [&] { return ::read(fd, null, 3); });
+         return call::attempt(fmt::format("read({}, NULL, 3)", fd),
+                              [&] { return ::read(fd, null, 3); });
        }},
   };
   for (const SocketCall& receive : bad_receives) {
@@ -363,14 +352,14 @@ TEST_F(GenericErrorsTest, MsghdrOutsideAddressSpaceGivesEfault) {
   const CallResult pair = must(call::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0));
   Fd a(pair.fds[0]);
   Fd b(pair.fds[1]);
-  EXPECT_THAT(attempt(fmt::format("sendmsg({}, {}, 0)", a.get(), kGuard),
-                      [&] { return ::sendmsg(a.get(), bad, 0); }),
+  EXPECT_THAT(call::attempt(fmt::format("sendmsg({}, {}, 0)", a.get(), kGuard),
+                            [&] { return ::sendmsg(a.get(), bad, 0); }),
               FailsWith(EFAULT));
   EXPECT_THAT(call::recv(b.get(), 16, 0), FailsWith(EAGAIN)) << "the failed sendmsg sent something";
 
   ASSERT_THAT(call::send(b.get(), "abc", 0), Returns(3));
-  EXPECT_THAT(attempt(fmt::format("recvmsg({}, {}, 0)", a.get(), kGuard),
-                      [&] { return ::recvmsg(a.get(), bad, 0); }),
+  EXPECT_THAT(call::attempt(fmt::format("recvmsg({}, {}, 0)", a.get(), kGuard),
+                            [&] { return ::recvmsg(a.get(), bad, 0); }),
               FailsWith(EFAULT));
   EXPECT_THAT(call::recv(a.get(), 16, 0), Receives("abc"));
 }
@@ -394,30 +383,35 @@ TEST_F(GenericErrorsTest, OptionPointersOutsideAddressSpaceGiveEfault) {
   const void* null = nullptr;
 
   EXPECT_THAT(
-      attempt(fmt::format("setsockopt({}, SOL_SOCKET, SO_PASSCRED, {}, 4)", s, kGuard),
-              [&] { return ::setsockopt(s, SOL_SOCKET, SO_PASSCRED, pages.guard(), int_size); }),
+      call::attempt(
+          fmt::format("setsockopt({}, SOL_SOCKET, SO_PASSCRED, {}, 4)", s, kGuard),
+          [&] { return ::setsockopt(s, SOL_SOCKET, SO_PASSCRED, pages.guard(), int_size); }),
       FailsWith(EFAULT));
-  EXPECT_THAT(attempt(fmt::format("setsockopt({}, SOL_SOCKET, SO_PASSCRED, NULL, 4)", s),
-                      [&] { return ::setsockopt(s, SOL_SOCKET, SO_PASSCRED, null, int_size); }),
-              FailsWith(EFAULT));
+  EXPECT_THAT(
+      call::attempt(fmt::format("setsockopt({}, SOL_SOCKET, SO_PASSCRED, NULL, 4)", s),
+                    [&] { return ::setsockopt(s, SOL_SOCKET, SO_PASSCRED, null, int_size); }),
+      FailsWith(EFAULT));
   EXPECT_THAT(call::getsockopt(s, SOL_SOCKET, SO_PASSCRED), Returns(0))
       << "a failed setsockopt() changed SO_PASSCRED";
 
   int value = 0;
   socklen_t length = sizeof(value);
-  EXPECT_THAT(attempt(fmt::format("getsockopt({}, SOL_SOCKET, SO_TYPE, {}, &4)", s, kGuard),
-                      [&] { return ::getsockopt(s, SOL_SOCKET, SO_TYPE, pages.guard(), &length); }),
-              FailsWith(EFAULT));
-  EXPECT_THAT(attempt(fmt::format("getsockopt({}, SOL_SOCKET, SO_TYPE, &value, {})", s, kGuard),
-                      [&] {
-                        return ::getsockopt(s, SOL_SOCKET, SO_TYPE, &value,
-                                            pages.guard_as<socklen_t>());
-                      }),
-              FailsWith(EFAULT));
+  EXPECT_THAT(
+      call::attempt(fmt::format("getsockopt({}, SOL_SOCKET, SO_TYPE, {}, &4)", s, kGuard),
+                    [&] { return ::getsockopt(s, SOL_SOCKET, SO_TYPE, pages.guard(), &length); }),
+      FailsWith(EFAULT));
+  EXPECT_THAT(
+      call::attempt(fmt::format("getsockopt({}, SOL_SOCKET, SO_TYPE, &value, {})", s, kGuard),
+                    [&] {
+                      return ::getsockopt(s, SOL_SOCKET, SO_TYPE, &value,
+                                          pages.guard_as<socklen_t>());
+                    }),
+      FailsWith(EFAULT));
   socklen_t* null_length = nullptr;
-  EXPECT_THAT(attempt(fmt::format("getsockopt({}, SOL_SOCKET, SO_TYPE, &value, NULL)", s),
-                      [&] { return ::getsockopt(s, SOL_SOCKET, SO_TYPE, &value, null_length); }),
-              FailsWith(EFAULT));
+  EXPECT_THAT(
+      call::attempt(fmt::format("getsockopt({}, SOL_SOCKET, SO_TYPE, &value, NULL)", s),
+                    [&] { return ::getsockopt(s, SOL_SOCKET, SO_TYPE, &value, null_length); }),
+      FailsWith(EFAULT));
 }
 
 // accept() and recvfrom() write the peer's address back after they have taken the
@@ -465,7 +459,8 @@ TEST_F(GenericErrorsTest, ReturnedAddressOutsideAddressSpaceGivesEfault) {
     ASSERT_THAT(call::connect(client.get(), listener_name), Succeeds());
     const int lowest_free = lowest_free_fd();
     length = sizeof(storage);
-    EXPECT_THAT(closing_new_fd(attempt(bad_accept.text, bad_accept.accept)), FailsWith(EFAULT));
+    EXPECT_THAT(closing_new_fd(call::attempt(bad_accept.text, bad_accept.accept)),
+                FailsWith(EFAULT));
     EXPECT_EQ(lowest_free_fd(), lowest_free) << "the failed accept() left a descriptor open";
     EXPECT_THAT(closing_new_fd(call::accept(listener.get())), FailsWith(EAGAIN))
         << "the connection should have been taken off the queue";
@@ -483,7 +478,7 @@ TEST_F(GenericErrorsTest, ReturnedAddressOutsideAddressSpaceGivesEfault) {
   char buffer[16];
   length = sizeof(storage);
   EXPECT_THAT(
-      attempt(
+      call::attempt(
           fmt::format("recvfrom({}, 16, 0, {}, &{})", receiver.get(), kGuard, length),
           [&] { return ::recvfrom(receiver.get(), buffer, sizeof(buffer), 0, bad_addr, &length); }),
       FailsWith(EFAULT));
@@ -525,19 +520,19 @@ TEST_F(GenericErrorsTest, NameQueryAddrlenErrors) {
     sockaddr_storage storage{};
     auto* addr = reinterpret_cast<sockaddr*>(&storage);
     socklen_t negative = static_cast<socklen_t>(-1);
-    EXPECT_THAT(attempt(fmt::format("{}({}, &addr, &-1)", name, s),
-                        [&] { return query(s, addr, &negative); }),
+    EXPECT_THAT(call::attempt(fmt::format("{}({}, &addr, &-1)", name, s),
+                              [&] { return query(s, addr, &negative); }),
                 FailsWith(EINVAL));
     socklen_t* null_length = nullptr;
-    EXPECT_THAT(attempt(fmt::format("{}({}, &addr, NULL)", name, s),
-                        [&] { return query(s, addr, null_length); }),
+    EXPECT_THAT(call::attempt(fmt::format("{}({}, &addr, NULL)", name, s),
+                              [&] { return query(s, addr, null_length); }),
                 FailsWith(EFAULT));
-    EXPECT_THAT(attempt(fmt::format("{}({}, &addr, {})", name, s, kGuard),
-                        [&] { return query(s, addr, pages.guard_as<socklen_t>()); }),
+    EXPECT_THAT(call::attempt(fmt::format("{}({}, &addr, {})", name, s, kGuard),
+                              [&] { return query(s, addr, pages.guard_as<socklen_t>()); }),
                 FailsWith(EFAULT));
     socklen_t length = sizeof(storage);
-    EXPECT_THAT(attempt(fmt::format("{}({}, {}, &{})", name, s, kGuard, length),
-                        [&] { return query(s, pages.guard_as<sockaddr>(), &length); }),
+    EXPECT_THAT(call::attempt(fmt::format("{}({}, {}, &{})", name, s, kGuard, length),
+                              [&] { return query(s, pages.guard_as<sockaddr>(), &length); }),
                 FailsWith(EFAULT));
   }
 }
@@ -558,13 +553,14 @@ TEST_F(GenericErrorsTest, SocketpairSvOutsideAddressSpaceGivesEfault) {
   const GuardedPages pages;
   const int lowest_free = lowest_free_fd();
   int* null_sv = nullptr;
-  EXPECT_THAT(attempt("socketpair(AF_UNIX, SOCK_STREAM, 0, NULL)",
-                      [&] { return ::socketpair(AF_UNIX, SOCK_STREAM, 0, null_sv); }),
+  EXPECT_THAT(call::attempt("socketpair(AF_UNIX, SOCK_STREAM, 0, NULL)",
+                            [&] { return ::socketpair(AF_UNIX, SOCK_STREAM, 0, null_sv); }),
               FailsWith(EFAULT));
   EXPECT_EQ(lowest_free_fd(), lowest_free) << "socketpair(NULL) left a descriptor open";
-  EXPECT_THAT(attempt(fmt::format("socketpair(AF_UNIX, SOCK_STREAM, 0, {})", kGuard),
-                      [&] { return ::socketpair(AF_UNIX, SOCK_STREAM, 0, pages.guard_as<int>()); }),
-              FailsWith(EFAULT));
+  EXPECT_THAT(
+      call::attempt(fmt::format("socketpair(AF_UNIX, SOCK_STREAM, 0, {})", kGuard),
+                    [&] { return ::socketpair(AF_UNIX, SOCK_STREAM, 0, pages.guard_as<int>()); }),
+      FailsWith(EFAULT));
   EXPECT_EQ(lowest_free_fd(), lowest_free) << "socketpair(<PROT_NONE page>) left a descriptor open";
 }
 
@@ -601,10 +597,10 @@ TEST_F(GenericErrorsTest, SocketpairFailureAndSv) {
     }
     return result;
   };
-  EXPECT_THAT(
-      close_if_made(attempt("socketpair(AF_UNIX, SOCK_STREAM|1<<20, 0, sv)",
-                            [&] { return ::socketpair(AF_UNIX, SOCK_STREAM | bad_flag, 0, sv); })),
-      FailsWith(EINVAL));
+  EXPECT_THAT(close_if_made(call::attempt(
+                  "socketpair(AF_UNIX, SOCK_STREAM|1<<20, 0, sv)",
+                  [&] { return ::socketpair(AF_UNIX, SOCK_STREAM | bad_flag, 0, sv); })),
+              FailsWith(EINVAL));
   EXPECT_EQ(sv[0], kSentinel);
   EXPECT_EQ(sv[1], kSentinel);
 
@@ -621,7 +617,7 @@ TEST_F(GenericErrorsTest, SocketpairFailureAndSv) {
   for (const LateFailure& failure : late_failures) {
     SCOPED_TRACE(failure.text);
     sv[0] = sv[1] = kSentinel;
-    EXPECT_THAT(close_if_made(attempt(
+    EXPECT_THAT(close_if_made(call::attempt(
                     failure.text,
                     [&] { return ::socketpair(AF_UNIX, failure.type, failure.protocol, sv); })),
                 FailsWith(failure.err));
@@ -640,8 +636,8 @@ TEST_F(GenericErrorsTest, SocketpairFailureAndSv) {
   auto* straddling = static_cast<int*>(pages.just_before_guard(sizeof(int)));
   *straddling = kSentinel;
   EXPECT_THAT(
-      attempt(fmt::format("socketpair(AF_UNIX, SOCK_STREAM, 0, sv) with sv[1] in {}", kGuard),
-              [&] { return ::socketpair(AF_UNIX, SOCK_STREAM, 0, straddling); }),
+      call::attempt(fmt::format("socketpair(AF_UNIX, SOCK_STREAM, 0, sv) with sv[1] in {}", kGuard),
+                    [&] { return ::socketpair(AF_UNIX, SOCK_STREAM, 0, straddling); }),
       FailsWith(EFAULT));
   EXPECT_NE(*straddling, kSentinel) << "sv[0] was left unchanged";
   if (*straddling != kSentinel) {
@@ -710,7 +706,7 @@ TEST_F(AcceptAddrlenTest, NegativeGivesEinval) {
     Fd client = connect_client();
     const int lowest_free = lowest_free_fd();
     length = static_cast<socklen_t>(-1);
-    EXPECT_THAT(closing_new_fd(attempt(accept.text, accept.accept)), FailsWith(EINVAL));
+    EXPECT_THAT(closing_new_fd(call::attempt(accept.text, accept.accept)), FailsWith(EINVAL));
     EXPECT_EQ(lowest_free_fd(), lowest_free) << "the failed accept() left a descriptor open";
     EXPECT_THAT(closing_new_fd(call::accept(l)), FailsWith(EAGAIN))
         << "the connection should be off the queue";
@@ -744,7 +740,7 @@ TEST_F(AcceptAddrlenTest, LargeIsShrunkToTheAddressLength) {
       std::vector<char> buffer(large, '\x55');
       auto* addr = reinterpret_cast<sockaddr*>(buffer.data());
       socklen_t length = large;
-      const CallResult accepted = attempt(text, [&] {
+      const CallResult accepted = call::attempt(text, [&] {
         return use_accept4 ? ::accept4(l, addr, &length, SOCK_CLOEXEC) : ::accept(l, addr, &length);
       });
       Fd server_end(accepted.failed() ? -1 : static_cast<int>(accepted.value));

@@ -8,6 +8,7 @@
 
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <optional>
 #include <ostream>
@@ -39,6 +40,19 @@ struct CallResult {
 void PrintTo(const CallResult& result, std::ostream* os);  // how GoogleTest shows it
 
 namespace call {
+
+// A libc call none of the wrappers below can make (a raw pointer, an iovec array), recorded
+// the way they record theirs, so that FailsWith() shows it: `send(3, <PROT_NONE page>, 1, 0)`.
+template <typename Function>
+CallResult attempt(std::string text, Function&& function) {
+  const long value = static_cast<long>(function());
+  const int err = errno;
+  CallResult result;
+  result.call = std::move(text);
+  result.value = value;
+  result.err = value == -1 ? err : 0;
+  return result;
+}
 
 CallResult socket(int domain, int type, int protocol);
 CallResult socketpair(int domain, int type, int protocol);
