@@ -58,7 +58,7 @@
 
 enum {
   kMaxVariables = 128,
-  kMaxRights = 16,
+  kMaxRights = 16, /* the parser refuses more (kMaxRightsPerMessage in parser.cc) */
   kMaxChannels = 32,
   kMaxItems = 16,
   kMaxList = 64,

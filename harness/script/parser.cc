@@ -19,6 +19,9 @@
 
 namespace sockspec::script {
 
+// How many fds one sendmsg of the actor carries (kMaxRights in harness/c_actor/actor.c).
+constexpr std::size_t kMaxRightsPerMessage = 16;
+
 namespace {
 
 // The resources `limit` knows, by name.
@@ -533,6 +536,13 @@ class Parser {
           do a.rights.push_back(defined_variable(r, line, "an fd variable to send"));
           while (r.accept(","));
           r.expect(")", "after the fds of SCM_RIGHTS");
+          // The actor sends one SCM_RIGHTS message with room for kMaxRightsPerMessage fds.
+          std::size_t rights = a.rights.size();
+          for (const Argument& earlier : line.arguments) rights += earlier.rights.size();
+          if (rights > kMaxRightsPerMessage)
+            r.fail(a.at.column, fmt::format("at most {} fds in one sendmsg (the actor's room for "
+                                            "them; the kernel's SCM_MAX_FD is 253)",
+                                            kMaxRightsPerMessage));
           return a;
         }
         if (r.accept("SCM_CREDENTIALS")) {
