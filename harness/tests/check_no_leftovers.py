@@ -1,7 +1,8 @@
 """Checks that a sockspec run leaves no process, no file and no mount behind: after a normal
 run, after a hang verdict, after a deadline, and when it is stopped by SIGINT, SIGTERM,
-SIGHUP or two quick SIGINTs while its cases are at their slowest: blocked for ever, one with
-a peer, one with a helper program in a session of its own.
+SIGHUP, two quick SIGINTs, or its output being closed (SIGPIPE, as under `| head`) while its
+cases are at their slowest: blocked for ever, one with a peer, one with a helper program in a
+session of its own.
 
 usage: check_no_leftovers.py SOCKSPEC EXAMPLES
 
@@ -113,6 +114,31 @@ for signals in ([signal.SIGINT], [signal.SIGTERM], [signal.SIGHUP], [signal.SIGI
     if not results["interrupted"] or results["summary"]["interrupted"] != 3:
         fail(f"{what}: results.json does not mark the 3 running cases interrupted")
     check_clean(f"a run stopped by {what}")
+
+# 4. The runner's output is closed while the slow cases block (`sockspec run | head`): its
+#    next line, when their deadline comes, raises SIGPIPE, and it stops as if interrupted.
+runner = run(SLOW, "-j", "3", "--hang-after", "0", "--timeout", "3")
+deadline = time.monotonic() + 20
+while True:
+    names = [name for name, _ in marked_processes().values()]
+    if "cat" in names and "peer:reader" in names and names.count("sockspec-exampl") >= 3:
+        break
+    if time.monotonic() > deadline:
+        runner.kill()
+        fail(f"closed output: the slow cases never all started: {marked_processes()}")
+    time.sleep(0.01)  # polling for the cases to appear; it orders nothing
+runner.stdout.close()
+try:
+    runner.wait(timeout=30)
+except subprocess.TimeoutExpired:
+    runner.kill()
+    fail("closed output: the runner did not stop within 30 s")
+if runner.returncode != 128 + signal.SIGPIPE:
+    fail(f"closed output: the run exited with {runner.returncode}, expected {128 + signal.SIGPIPE}")
+with open(os.path.join(report, "results.json")) as f:
+    if not json.load(f)["interrupted"]:
+        fail("closed output: results.json does not say the run was interrupted")
+check_clean("a run whose output was closed")
 
 os.rmdir(marked_tmp)
 print("no process, no temp file and no mount left behind")

@@ -58,12 +58,15 @@ std::filesystem::path make_run_dir() {
 }
 
 // SIGINT, SIGTERM and SIGHUP arrive as readable data on a signalfd, so the run loop can stop
-// every case and clean up instead of dying with processes and directories left behind.
+// every case and clean up instead of dying with processes and directories left behind. So does
+// SIGPIPE: the runner's output was closed (`sockspec run | head`), and the run ends as if
+// interrupted (exit 141). Writes to a case server take back the SIGPIPE they raise
+// (case_server_link.cc), so a server that dies is not taken for that.
 class StopSignals {
  public:
   StopSignals() {
     sigemptyset(&set_);
-    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set_, sig);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) sigaddset(&set_, sig);
     ::sigprocmask(SIG_BLOCK, &set_, &previous_);
     fd_ = ::signalfd(-1, &set_, SFD_CLOEXEC | SFD_NONBLOCK);
   }
@@ -173,7 +176,13 @@ class Run {
       }
       wait_for_events(signals);
     }
+    // A stop signal that came with the last case's end is still a stop; left pending, it would
+    // kill the runner when the mask is restored.
+    if (!interrupted_by_) interrupted_by_ = signals.take();
     if (interrupted_by_) stop_everything(&signals);
+    // The output is closed: what is left to print cannot be read, but the reports must still
+    // be written. Every process of the run has ended, so ignoring SIGPIPE now reaches no case.
+    if (interrupted_by_ == SIGPIPE) ::signal(SIGPIPE, SIG_IGN);
     RunSummary summary;
     summary.total = cases_.size();
     summary.interrupted_by = interrupted_by_;
@@ -612,10 +621,8 @@ class Run {
 RunSummary run_cases(const std::vector<CaseInfo>& cases, const RunOptions& options,
                      const RunObserver& observer) {
   // Orphans of a case (a peer whose parent died) come to the runner, not to init, so none
-  // survives the run. A server that dies closes its pipes: the runner must not die of
-  // SIGPIPE when it writes to one (its children get SIGPIPE at its default: spawn.h).
+  // survives the run.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
-  ::signal(SIGPIPE, SIG_IGN);
   std::error_code ignored;
   std::filesystem::remove_all(options.report_dir / "traces", ignored);
   Run run(cases, options, observer);
