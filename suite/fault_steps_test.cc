@@ -85,6 +85,7 @@ SOCKSPEC_RULE(
         "for the reader, and then the reader sees end of file",
     .citation =
         "unix(7); close(2); unix_release_sock() marks the peer RCV_SHUTDOWN and keeps its queue",
+    .catalogue = "ST-05",
     .see_also = "cases/12-signals/05-killed-writer-leaves-its-data-then-eof.case");
 TEST_F(FaultStepsTest, KilledWriterLeavesItsDataThenEof) {
   const CallResult pair = must(call::socketpair(AF_UNIX, SOCK_STREAM, 0));
