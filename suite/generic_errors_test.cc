@@ -16,7 +16,6 @@
 // the call with nothing changed, but an address written back after a receive or an accept
 // fails it with the message or connection already taken off the queue, and lost.
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -37,6 +36,7 @@
 #include "case/call.h"
 #include "case/case.h"
 #include "case/expect.h"
+#include "case/memory.h"
 #include "case/rule.h"
 #include "case/socket_types.h"
 #include "os/case_error.h"
@@ -45,40 +45,6 @@
 
 namespace sockspec {
 namespace {
-
-// Two pages: the first readable and writable, the second PROT_NONE. The kernel cannot read
-// or write the second, so a pointer into it makes copy_from_user()/copy_to_user() fail; an
-// object placed at the end of the first runs into it.
-class GuardedPages {
- public:
-  GuardedPages() {
-    void* base = ::mmap(nullptr, 2 * page_size(), PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (base == MAP_FAILED) throw CaseError("mmap of two pages: " + errno_name(errno));
-    base_ = static_cast<char*>(base);
-    if (::mprotect(base_ + page_size(), page_size(), PROT_NONE) != 0) {
-      const int err = errno;
-      ::munmap(base_, 2 * page_size());
-      throw CaseError("mprotect(PROT_NONE): " + errno_name(err));
-    }
-  }
-  ~GuardedPages() { ::munmap(base_, 2 * page_size()); }
-  GuardedPages(const GuardedPages&) = delete;
-  GuardedPages& operator=(const GuardedPages&) = delete;
-
-  // The start of the PROT_NONE page.
-  void* guard() const { return base_ + page_size(); }
-  template <typename T>
-  T* guard_as() const {
-    return static_cast<T*>(guard());
-  }
-  // The last `size` bytes of the accessible page: whatever follows them is the guard.
-  void* just_before_guard(std::size_t size) const { return base_ + page_size() - size; }
-
- private:
-  static std::size_t page_size() { return static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)); }
-  char* base_ = nullptr;
-};
 
 // How the call texts show the pointers they were given.
 constexpr const char* kGuard = "<PROT_NONE page>";
@@ -132,7 +98,17 @@ std::vector<SocketCall> every_socket_call(const UnixAddress& address) {
   };
 }
 
-class GenericErrorsTest : public CaseTest {};
+class GenericErrorsTest : public CaseTest {
+ protected:
+  // Every socket call on each of `fds` (what it is, the fd) fails with `expected`.
+  void expect_every_call_fails(const std::vector<std::pair<const char*, int>>& fds, int expected) {
+    for (const SocketCall& c : every_socket_call(UnixAddress::pathname(here().path_name("none"))))
+      for (const auto& [what, fd] : fds) {
+        SCOPED_TRACE(fmt::format("{} on {}", c.name, what));
+        EXPECT_THAT(c.call(fd), FailsWith(expected));
+      }
+  }
+};
 
 // ---------------------------------------------------------------------------------------
 // The descriptor: EBADF, ENOTSOCK.
@@ -150,11 +126,7 @@ SOCKSPEC_RULE(GenericErrorsTest, InvalidDescriptorGivesEbadf,
               .catalogue = "GE-01");
 TEST_F(GenericErrorsTest, InvalidDescriptorGivesEbadf) {
   const int closed = lowest_free_fd();  // open, then closed again by ~Fd
-  for (const SocketCall& c : every_socket_call(UnixAddress::pathname(here().path_name("none")))) {
-    SCOPED_TRACE(c.name);
-    EXPECT_THAT(c.call(-1), FailsWith(EBADF));
-    EXPECT_THAT(c.call(closed), FailsWith(EBADF));
-  }
+  expect_every_call_fails({{"-1", -1}, {"a descriptor just closed", closed}}, EBADF);
 }
 
 SOCKSPEC_RULE(GenericErrorsTest, NonSocketGivesEnotsock,
@@ -172,14 +144,8 @@ TEST_F(GenericErrorsTest, NonSocketGivesEnotsock) {
   ASSERT_EQ(::pipe2(pipe_ends, O_CLOEXEC | O_NONBLOCK), 0) << errno_name(errno);
   Fd pipe_read(pipe_ends[0]);
   Fd pipe_write(pipe_ends[1]);
-  const std::vector<std::pair<const char*, int>> non_sockets = {{"/dev/null", dev_null.get()},
-                                                                {"pipe read end", pipe_read.get()}};
-  for (const SocketCall& c : every_socket_call(UnixAddress::pathname(here().path_name("none")))) {
-    for (const auto& [what, fd] : non_sockets) {
-      SCOPED_TRACE(fmt::format("{} on {}", c.name, what));
-      EXPECT_THAT(c.call(fd), FailsWith(ENOTSOCK));
-    }
-  }
+  expect_every_call_fails({{"/dev/null", dev_null.get()}, {"pipe read end", pipe_read.get()}},
+                          ENOTSOCK);
 }
 
 // An O_PATH descriptor names a file without opening it: the kernel's fdget() does not return
@@ -201,15 +167,9 @@ TEST_F(GenericErrorsTest, OpathDescriptorGivesEbadf) {
   must(call::listen(listener.get(), 4));
   Fd socket_file = open_file(path, O_PATH);
   Fd dev_null = open_file("/dev/null", O_PATH);
-  const std::vector<std::pair<const char*, int>> path_fds = {
-      {"O_PATH fd of the listener's file", socket_file.get()},
-      {"O_PATH fd of /dev/null", dev_null.get()}};
-  for (const SocketCall& c : every_socket_call(UnixAddress::pathname(here().path_name("none")))) {
-    for (const auto& [what, fd] : path_fds) {
-      SCOPED_TRACE(fmt::format("{} on {}", c.name, what));
-      EXPECT_THAT(c.call(fd), FailsWith(EBADF));
-    }
-  }
+  expect_every_call_fails({{"O_PATH fd of the listener's file", socket_file.get()},
+                           {"O_PATH fd of /dev/null", dev_null.get()}},
+                          EBADF);
 }
 
 // ---------------------------------------------------------------------------------------

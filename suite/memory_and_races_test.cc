@@ -22,6 +22,7 @@
 #include "case/call.h"
 #include "case/case.h"
 #include "case/expect.h"
+#include "case/memory.h"
 #include "case/rule.h"
 #include "case/socket_types.h"
 #include "os/case_error.h"
@@ -30,31 +31,6 @@
 
 namespace sockspec {
 namespace {
-
-std::size_t page_size() {
-  return static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-}
-
-// An anonymous mapping, unmapped when it goes.
-class Mapping {
- public:
-  explicit Mapping(std::size_t length, int prot = PROT_READ | PROT_WRITE,
-                   int flags = MAP_PRIVATE | MAP_ANONYMOUS, int fd = -1)
-      : length_(length) {
-    void* base = ::mmap(nullptr, length, prot, flags, fd, 0);
-    if (base == MAP_FAILED)
-      throw CaseError(fmt::format("mmap of {} bytes: {}", length, errno_name(errno)));
-    base_ = static_cast<char*>(base);
-  }
-  ~Mapping() { ::munmap(base_, length_); }
-  Mapping(const Mapping&) = delete;
-  Mapping& operator=(const Mapping&) = delete;
-  char* at(std::size_t offset) const { return base_ + offset; }
-
- private:
-  char* base_ = nullptr;
-  std::size_t length_;
-};
 
 // UIO_MAXIOV pieces of `piece` bytes, one at the start of every other page of `memory`: no
 // two pieces adjacent, as in memory that has been allocated and freed many times over.
