@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -64,6 +65,37 @@ KernelVersion kernel_version() {
   KernelVersion v;
   std::sscanf(u.release, "%d.%d", &v.major, &v.minor);
   return v;
+}
+
+// A socket option that appeared in a given Linux version. Decided by the version the kernel
+// reports, not by trying the option: under an emulator that passes calls to a newer kernel
+// (qemu-user), an option the emulator does not translate is a divergence to see, not a case
+// to skip. gVisor reports the Linux version whose interface it implements.
+std::function<std::string()> kernel_since(int major, int minor, std::string what) {
+  return [=] {
+    const KernelVersion v = kernel_version();
+    if (v.major > major || (v.major == major && v.minor >= minor)) return std::string();
+    return fmt::format("{} appeared in Linux {}.{}; this kernel reports {}.{}", what, major, minor,
+                       v.major, v.minor);
+  };
+}
+
+// An LSM that gives sockets a security context (SELinux, AppArmor, Smack): the process's own
+// context is readable in /proc/self/attr/current.
+std::string why_no_security_contexts() {
+  std::FILE* file = std::fopen("/proc/self/attr/current", "r");
+  if (!file)
+    return fmt::format("no LSM gives processes a security context (/proc/self/attr/current: {})",
+                       errno_name(errno));
+  char context[256];
+  const std::size_t n = std::fread(context, 1, sizeof context, file);
+  const int error = std::ferror(file) ? errno : 0;
+  std::fclose(file);
+  if (n == 0)
+    return fmt::format(
+        "no LSM gives processes a security context (reading /proc/self/attr/current: {})",
+        error ? errno_name(error) : "empty");
+  return "";
 }
 
 // User-mode Linux is usable when a guest can run a process: booted with /bin/true as init,
@@ -184,6 +216,16 @@ std::vector<FeatureCheck> feature_checks() {
       {"netns", why_no_network_namespace},
       {"af-unix-oob", why_no_af_unix_oob},
       {"landlock-scope", why_no_landlock_scope},
+      {"so-passpidfd", kernel_since(6, 5, "SO_PASSPIDFD, SCM_PIDFD and SO_PEERPIDFD")},
+      {"so-passrights", kernel_since(6, 16, "SO_PASSRIGHTS")},
+      {"so-inq", kernel_since(6, 16, "SO_INQ on AF_UNIX")},
+      {"security-contexts", why_no_security_contexts},
+      {"no-security-contexts",
+       [] {
+         return why_no_security_contexts().empty()
+                    ? std::string("an LSM gives processes security contexts here")
+                    : "";
+       }},
       {"proc-pid-syscall",
        [] {
          return ::access("/proc/self/syscall", R_OK) == 0
