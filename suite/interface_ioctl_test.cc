@@ -7,7 +7,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -18,6 +17,7 @@
 #include "case/rule.h"
 #include "case/socket_types.h"
 #include "os/fd.h"
+#include "os/names.h"
 
 namespace sockspec {
 namespace {
@@ -39,8 +39,8 @@ CallResult interface_index(int fd, const char* name) {
 SOCKSPEC_RULE(InterfaceIoctlTest, InterfaceIndexThroughAUnixSocket,
               .text =
                   "ioctl(SIOCGIFINDEX) on an AF_UNIX socket returns the index of an existing "
-                  "interface (lo: the one /sys/class/net/lo/ifindex gives) and fails with "
-                  "ENODEV for a name no interface has",
+                  "interface (lo: the index an AF_INET socket gives) and fails with ENODEV "
+                  "for a name no interface has",
               .citation =
                   "netdevice(7) SIOCGIFINDEX (\"any socket ... regardless of its family\"); "
                   "kernel: unix_ioctl() returns -ENOIOCTLCMD, sock_ioctl() -> dev_ioctl() "
@@ -48,10 +48,12 @@ SOCKSPEC_RULE(InterfaceIoctlTest, InterfaceIndexThroughAUnixSocket,
               .catalogue = "IO-04");
 TEST_P(InterfaceIoctlTest, InterfaceIndexThroughAUnixSocket) {
   Fd fd = open_socket(GetParam());
-  long loopback = -1;
-  std::ifstream("/sys/class/net/lo/ifindex") >> loopback;
-  ASSERT_GT(loopback, 0) << "cannot read /sys/class/net/lo/ifindex";
-  EXPECT_THAT(interface_index(fd.get(), "lo"), Returns(loopback));
+  // The reference: the same request through the family the ioctl was made for.
+  Fd inet(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  ASSERT_TRUE(inet.valid()) << "socket(AF_INET, SOCK_DGRAM): " << errno_name(errno);
+  const CallResult loopback = interface_index(inet.get(), "lo");
+  ASSERT_THAT(loopback, Succeeds()) << "SIOCGIFINDEX through an AF_INET socket";
+  EXPECT_THAT(interface_index(fd.get(), "lo"), Returns(loopback.value));
   EXPECT_THAT(interface_index(fd.get(), "sockspec-none"), FailsWith(ENODEV));
 }
 

@@ -225,6 +225,10 @@ struct PidfdRoute {
   int type;
   bool abstract;
 };
+// GoogleTest would print the struct's bytes, padding and all.
+void PrintTo(const PidfdRoute& route, std::ostream* os) {
+  *os << socket_type_name(route.type) << (route.abstract ? " abstract" : " pathname");
+}
 
 class PassPidfdTest : public CaseTest, public ::testing::WithParamInterface<PidfdRoute> {};
 INSTANTIATE_TEST_SUITE_P(Routes, PassPidfdTest,

@@ -13,6 +13,9 @@
 //   match:      Which is: 136-byte object <01-00 2F             (text the failure contains)
 //   bug:        https://github.com/proot-me/proot/issues/NNN  (optional)
 //   reproducer: cases/12-targets/proot-getsockname.case        (optional)
+//   intermittent: yes                                         (optional: a race the target
+//                                                              loses in some runs only, so a
+//                                                              pass is not an unexpected one)
 #pragma once
 
 #include <filesystem>
@@ -30,6 +33,7 @@ struct Expectation {
   std::vector<std::string> match;  // every one must be in the failure message
   std::string bug;
   std::string reproducer;
+  bool intermittent = false;
   std::string where;  // "ci/expectations/proot.txt:12", for messages
 };
 
