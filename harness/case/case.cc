@@ -74,6 +74,10 @@ Case::~Case() {
   g_current = nullptr;
 }
 
+bool Case::running() {
+  return g_current != nullptr;
+}
+
 Case& Case::current() {
   if (!g_current) throw CaseError("no case is running in this process");
   return *g_current;

@@ -37,8 +37,11 @@ class Case {
 
   // The case running in this process (there is one at a time).
   static Case& current();
+  static bool running();
 
   const std::filesystem::path& dir() const { return dir_; }
+  // The working directory the process had before the case made its own dir its cwd.
+  const std::filesystem::path& started_in() const { return previous_cwd_; }
   // A name for an abstract socket that no other case, now or in parallel, uses:
   // "<prefix><stem>-<n>".
   std::string abstract_name(std::string_view stem);

@@ -27,6 +27,8 @@ inline constexpr const char* kCaseDirVariable = "SOCKSPEC_CASE_DIR";  // its pri
 inline constexpr const char* kCaseTimeoutVariable = "SOCKSPEC_CASE_TIMEOUT_MS";
 // Where a case writes the traces it makes itself (a peer with an injected fault).
 inline constexpr const char* kTraceDirVariable = "SOCKSPEC_TRACE_DIR";
+// Where a model-based case writes the scripted case that reproduces its failure.
+inline constexpr const char* kCounterexampleDirVariable = "SOCKSPEC_COUNTEREXAMPLE_DIR";
 // How a scripted case starts its actors: the words of a command, one a line (a target's
 // wrapper, then the actor program); unset: sockspec-actor beside the case program.
 inline constexpr const char* kActorVariable = "SOCKSPEC_ACTOR";

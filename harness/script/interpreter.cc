@@ -233,7 +233,10 @@ class Interpreter {
   Interpreter(const Script& script, std::ostream& out) : script_(script), out_(out) {}
 
   int run() {
-    Case here(script_.path);
+    // A script of its own is a case of its own; a model's script runs inside the model's case.
+    std::optional<Case> own;
+    if (!Case::running()) own.emplace(script_.path);
+    Case& here = own ? *own : Case::current();
     prefix_ = here.abstract_name("s") + ".";
     deadline_ = here.deadline();
     ::prctl(PR_SET_CHILD_SUBREAPER, 1);

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <memory>
@@ -212,11 +213,14 @@ class Run {
       env.push_back(fmt::format("{}={}", protocol::kActorVariable, actor));
     if (attempt.traced)
       env.push_back(fmt::format("{}={}", protocol::kTraceDirVariable, guest(trace_dir_)));
-    // A property prints its counterexample; with reproduce= it replays only that one.
+    env.push_back(fmt::format("{}={}", protocol::kCounterexampleDirVariable,
+                              guest(options_.report_dir / "counterexamples")));
+    // The user's RC_PARAMS (seed=, max_success=) reach every property; a traced re-run adds
+    // reproduce=, which replays only the counterexample the first run found.
     const std::string& reproduce =
         attempt.first_result ? attempt.first_result->rapidcheck_reproduce : std::string();
-    env.push_back(reproduce.empty() ? "RC_PARAMS=verbose_progress=0"
-                                    : "RC_PARAMS=reproduce=" + reproduce);
+    env.push_back(fmt::format("RC_PARAMS={}{}", user_rapidcheck_params_,
+                              reproduce.empty() ? "verbose_progress=0" : "reproduce=" + reproduce));
     return env;
   }
 
@@ -601,6 +605,11 @@ class Run {
   const Target& target_;
   std::filesystem::path run_dir_;
   std::filesystem::path trace_dir_;
+  // RC_PARAMS as the user set it, with a trailing space ("" when unset).
+  const std::string user_rapidcheck_params_ = [] {
+    const char* given = std::getenv("RC_PARAMS");
+    return given && *given ? std::string(given) + " " : std::string();
+  }();
   std::vector<std::string> base_env_;
   bool tracing_ = false;
   bool watching_ = false;
