@@ -580,39 +580,42 @@ SOCKSPEC_RULE(ConnectionModelTest, CallSequencesFollowTheModel,
 TEST_P(ConnectionModelTest, CallSequencesFollowTheModel) {
   const int type = GetParam();
   int serial = 0;
-  check_property([&] {
-    ConnectionModel model;
-    model.type = type;
-    model.route = *rc::gen::element(Route::kSocketpair, Route::kPathname, Route::kAbstract);
-    model.nonblocking = *rc::gen::arbitrary<bool>();
-    model.serial = ++serial;
-    ScriptUnderConstruction sut{
-        ModelScript(fmt::format("A random exchange over a connected {} pair follows the model "
-                                "of suite/model_connection_test.cc.",
-                                type_name(type)),
-                    "unix(7); send(2), recv(2), shutdown(2), poll(2); the rules on each line"),
-        model};
-    write_setup(model, sut.script);
-    rc::state::check(model, sut,
-                     rc::state::gen::execOneOfWithArgs<Send, Send, Send, Recv, Recv, Recv, Shutdown,
-                                                       Close, Poll, Fionread, SoError>());
-    // A read still waiting at the end is woken by its peer's close.
-    for (int i = 0; i < 2; ++i)
-      if (sut.latest.ends[static_cast<std::size_t>(i)].blocked) {
-        Lines lines;
-        const End& closer = sut.latest.ends[static_cast<std::size_t>(1 - i)];
-        lines.push_back({closer.actor, fmt::format("close({})", closer.fd), "= 0", kClose});
-        end_goes_away(sut.latest, 1 - i, lines);
-        for (const Line& l : lines) sut.script.add(l.actor, l.call, l.expected, l.why);
-      }
-    const ModelVerdict verdict = run_model_script(sut.script);
-    if (!verdict.passed) {
-      const auto path = write_counterexample(
-          sut.script, verdict, fmt::format("ConnectionModel-{}", socket_type_name(type)));
-      RC_FAIL(fmt::format("{}counterexample: {} (sockspec script {} replays it)", verdict.report,
-                          path.string(), path.string()));
-    }
-  });
+  check_property_in_time(
+      [&] {
+        ConnectionModel model;
+        model.type = type;
+        model.route = *rc::gen::element(Route::kSocketpair, Route::kPathname, Route::kAbstract);
+        model.nonblocking = *rc::gen::arbitrary<bool>();
+        model.serial = ++serial;
+        ScriptUnderConstruction sut{
+            ModelScript(fmt::format("A random exchange over a connected {} pair follows the model "
+                                    "of suite/model_connection_test.cc.",
+                                    type_name(type)),
+                        "unix(7); send(2), recv(2), shutdown(2), poll(2); the rules on each line"),
+            model};
+        write_setup(model, sut.script);
+        rc::state::check(
+            model, sut,
+            rc::state::gen::execOneOfWithArgs<Send, Send, Send, Recv, Recv, Recv, Shutdown, Close,
+                                              Poll, Fionread, SoError>());
+        // A read still waiting at the end is woken by its peer's close.
+        for (int i = 0; i < 2; ++i)
+          if (sut.latest.ends[static_cast<std::size_t>(i)].blocked) {
+            Lines lines;
+            const End& closer = sut.latest.ends[static_cast<std::size_t>(1 - i)];
+            lines.push_back({closer.actor, fmt::format("close({})", closer.fd), "= 0", kClose});
+            end_goes_away(sut.latest, 1 - i, lines);
+            for (const Line& l : lines) sut.script.add(l.actor, l.call, l.expected, l.why);
+          }
+        const ModelVerdict verdict = run_model_script(sut.script);
+        if (!verdict.passed) {
+          const auto path = write_counterexample(
+              sut.script, verdict, fmt::format("ConnectionModel-{}", socket_type_name(type)));
+          RC_FAIL(fmt::format("{}counterexample: {} (sockspec script {} replays it)",
+                              verdict.report, path.string(), path.string()));
+        }
+      },
+      here().deadline());
 }
 
 }  // namespace

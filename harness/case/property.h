@@ -14,22 +14,25 @@
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
 #include <sstream>
 #include <utility>
 
+#include <fmt/format.h>
+#include <rapidcheck/detail/TestListenerAdapter.h>
+
+#include "os/clock.h"
 #include "protocol/case_protocol.h"
 
 namespace sockspec {
 
-template <typename Property>
-void check_property(Property&& property) {
-  // rapidcheck's own GoogleTest glue (rc::detail::checkGTest), plus the reproduce string in
-  // the record instead of in a message printed at exit.
+// What a property's run came to: nothing on success; on failure a GoogleTest failure with
+// the shrunk counterexample, and rapidcheck's reproduce string in the case's record.
+inline void report_property_result(const ::rc::detail::TestResult& result,
+                                   const ::rc::detail::TestMetadata& metadata) {
   const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-  ::rc::detail::TestMetadata metadata;
-  metadata.id = std::string(test->test_suite_name()) + "/" + test->name();
-  metadata.description = test->name();
-  const auto result = ::rc::detail::checkTestable(std::forward<Property>(property), metadata);
   if (result.template is<::rc::detail::SuccessResult>()) return;
   if (result.template is<::rc::detail::FailureResult>()) {
     ::rc::detail::Configuration replay;
@@ -46,6 +49,59 @@ void check_property(Property&& property) {
   std::ostringstream message;
   ::rc::detail::printResultMessage(result, message);
   ADD_FAILURE_AT(test->file(), test->line()) << message.str();
+}
+
+inline ::rc::detail::TestMetadata property_metadata() {
+  const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+  ::rc::detail::TestMetadata metadata;
+  metadata.id = std::string(test->test_suite_name()) + "/" + test->name();
+  metadata.description = test->name();
+  return metadata;
+}
+
+template <typename Property>
+void check_property(Property&& property) {
+  // rapidcheck's own GoogleTest glue (rc::detail::checkGTest), plus the reproduce string in
+  // the record instead of in a message printed at exit.
+  const auto metadata = property_metadata();
+  report_property_result(::rc::detail::checkTestable(std::forward<Property>(property), metadata),
+                         metadata);
+}
+
+// A property whose every test is slow (a model runs a whole scripted case per test): runs
+// rounds of ten tests, each round with a seed of its own, until max_success tests have
+// passed (RC_PARAMS, 100 by default) or `share` of the case's remaining time is used,
+// whichever comes first, so that a slow target runs fewer tests instead of missing the
+// deadline. The "tests" property of the case's record says how many ran. A reproduce= in
+// RC_PARAMS replays its counterexample as with check_property().
+template <typename Property>
+void check_property_in_time(Property property, Clock::time_point deadline, double share = 0.5) {
+  const auto metadata = property_metadata();
+  const auto& config = ::rc::detail::configuration();
+  if (config.reproduce.contains(metadata.id)) {
+    report_property_result(::rc::detail::checkTestable(property, metadata), metadata);
+    return;
+  }
+  const auto started = Clock::now();
+  const auto budget = std::chrono::duration_cast<Clock::duration>((deadline - started) * share);
+  ::rc::detail::TestParams params = config.testParams;
+  const int wanted = params.maxSuccess;
+  ::rc::detail::TestListenerAdapter quiet;
+  int passed = 0;
+  for (std::uint64_t round = 0; passed < wanted && Clock::now() - started < budget; ++round) {
+    params.seed = config.testParams.seed + round * 0x9E3779B97F4A7C15ULL;
+    params.maxSuccess = std::min(10, wanted - passed);
+    const auto result =
+        ::rc::detail::checkTestable(property, metadata, params, quiet, config.reproduce);
+    if (!result.template is<::rc::detail::SuccessResult>()) {
+      report_property_result(result, metadata);
+      return;
+    }
+    passed += result.template get<::rc::detail::SuccessResult>().numSuccess;
+  }
+  ::testing::Test::RecordProperty(
+      "tests", passed < wanted ? fmt::format("{} of {}: the time budget ran out", passed, wanted)
+                               : fmt::format("{}", passed));
 }
 
 }  // namespace sockspec

@@ -154,11 +154,13 @@ void write_matrix(const std::vector<std::filesystem::path>& results,
   fmt::print("\nmatrix: {}, {}\n", (dir / "matrix.md").string(), (dir / "matrix.html").string());
 }
 
-// The cases that can run on the chosen target: all, or the scripted ones only.
+// The cases that can run on the chosen target: all, or those whose calls an actor makes: the
+// scripted cases, and the Model/ properties, which run their calls as scripts.
 std::vector<CaseInfo> runnable_on(const RunOptions& options, std::vector<CaseInfo> cases) {
   if (options.target && options.target->scripted_cases_only) {
-    std::erase_if(cases, [](const CaseInfo& c) { return !c.scripted(); });
-    fmt::print("{}: only the scripted cases run here ({})\n", options.target->name,
+    std::erase_if(cases,
+                  [](const CaseInfo& c) { return !c.scripted() && !c.name.starts_with("Model/"); });
+    fmt::print("{}: only the scripted cases and the models run here ({})\n", options.target->name,
                options.target->description);
   }
   return cases;

@@ -226,8 +226,9 @@ std::vector<Target> make_targets() {
       },
       {
           .name = "musl",
-          .description = "scripted cases whose actors are sockspec-actor-musl: C, static musl "
-                         "(GoogleTest cases link glibc and do not run)",
+          .description = "scripted cases and Model/ properties whose actors are "
+                         "sockspec-actor-musl: C, static musl (the other GoogleTest cases "
+                         "make their calls themselves, through glibc, and do not run)",
           .program = musl_actor,
           .package = "musl-tools",
           .scripted_cases_only = true,

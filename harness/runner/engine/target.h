@@ -57,7 +57,8 @@ struct Target {
   // The case's processes are host processes, which the runner can watch in /proc for a hang
   // (false in gVisor, whose processes live in the sandbox's own process table).
   bool host_pids = true;
-  // Only the scripted cases run here (the GoogleTest cases link glibc).
+  // Only the cases whose calls an actor makes run here: the scripted cases and the Model/
+  // properties (the other GoogleTest cases link glibc and call it themselves).
   bool scripted_cases_only = false;
   // Each worker runs a case server inside one wrapper, which forks every case. False where
   // the wrapper keeps state of its own that would leak from one case into the next, so that
