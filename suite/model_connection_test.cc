@@ -46,6 +46,7 @@
 #include "case/socket_types.h"
 #include "os/names.h"
 #include "protocol/case_protocol.h"
+#include "script/model_command.h"
 #include "script/model_script.h"
 
 namespace sockspec {
@@ -140,18 +141,6 @@ struct ConnectionModel {
   bool stream() const { return type == SOCK_STREAM; }
 };
 
-// The script lines a command writes, and the model after it.
-struct Line {
-  std::string actor, call, expected, why;
-};
-using Lines = std::vector<Line>;
-
-// What the script and the latest model state are, as the commands run.
-struct ScriptUnderConstruction {
-  ModelScript script;
-  ConnectionModel latest;
-};
-
 // A planted mistake for the self-test (harness/tests/model-counterexample.test): the model
 // predicts one byte too many for FIONREAD, so the run must fail and shrink to a script that
 // fails the same way. Read from the environment only when the suite runs on its own.
@@ -170,7 +159,7 @@ std::string in_quotes(std::string_view bytes) {
 // ---- What happens to the peer when an end goes away or shuts its writing --------------
 
 // Wakes the peer's waiting recv() when nothing more can come (after a close or SHUT_WR).
-void wake_at_end(End& reader, Lines& out) {
+void wake_at_end(End& reader, ModelLines& out) {
   if (!reader.blocked) return;
   reader.blocked.reset();
   if (reader.error != 0) {
@@ -191,7 +180,7 @@ bool unread_data_resets(const End& closing) {
 }
 
 // The end `i` is closed, by close() or by its actor's death.
-void end_goes_away(ConnectionModel& m, int i, Lines& out) {
+void end_goes_away(ConnectionModel& m, int i, ModelLines& out) {
   End& self = m.ends[static_cast<std::size_t>(i)];
   End& peer = m.ends[static_cast<std::size_t>(1 - i)];
   const bool unread = unread_data_resets(self);
@@ -241,29 +230,8 @@ ReadResult take_queued(ConnectionModel& m, End& self, std::size_t length, int fl
 
 // ---- Commands ---------------------------------------------------------------------------
 
-using Command = rc::state::Command<ConnectionModel, ScriptUnderConstruction>;
-
-// Every command predicts and changes the model in one function, `perform`, so that the
-// prediction and the state change cannot disagree; run() writes what it predicts.
-class ModelCommand : public Command {
- public:
-  void apply(ConnectionModel& m) const override {
-    Lines ignored;
-    perform(m, ignored);
-  }
-  void run(const ConnectionModel& s0, ScriptUnderConstruction& sut) const override {
-    ConnectionModel m = s0;
-    Lines lines;
-    perform(m, lines);
-    for (const Line& l : lines) sut.script.add(l.actor, l.call, l.expected, l.why);
-    sut.latest = m;
-  }
-  void show(std::ostream& os) const override { os << describe(); }
-
+class ModelCommand : public ScriptedCommand<ConnectionModel> {
  protected:
-  virtual void perform(ConnectionModel& m, Lines& out) const = 0;
-  virtual std::string describe() const = 0;
-
   static int pick_usable(const ConnectionModel& m) {
     std::vector<int> usable;
     for (int i = 0; i < 2; ++i)
@@ -293,7 +261,7 @@ class Send : public ModelCommand {
   }
 
  protected:
-  void perform(ConnectionModel& m, Lines& out) const override {
+  void perform(ConnectionModel& m, ModelLines& out) const override {
     End& self = m.ends[static_cast<std::size_t>(who_)];
     End& peer = m.ends[static_cast<std::size_t>(1 - who_)];
     const std::string call =
@@ -359,7 +327,7 @@ class Recv : public ModelCommand {
   }
 
  protected:
-  void perform(ConnectionModel& m, Lines& out) const override {
+  void perform(ConnectionModel& m, ModelLines& out) const override {
     End& self = m.ends[static_cast<std::size_t>(who_)];
     const std::string call = fmt::format("{}({}, {}, {})", m.stream() ? "recv" : "recvmsg", self.fd,
                                          length_, flags_text(flags_));
@@ -411,7 +379,7 @@ class Shutdown : public ModelCommand {
   }
 
  protected:
-  void perform(ConnectionModel& m, Lines& out) const override {
+  void perform(ConnectionModel& m, ModelLines& out) const override {
     End& self = m.ends[static_cast<std::size_t>(who_)];
     End& peer = m.ends[static_cast<std::size_t>(1 - who_)];
     out.push_back(
@@ -449,7 +417,7 @@ class Close : public ModelCommand {
   }
 
  protected:
-  void perform(ConnectionModel& m, Lines& out) const override {
+  void perform(ConnectionModel& m, ModelLines& out) const override {
     const End& self = m.ends[static_cast<std::size_t>(who_)];
     out.push_back({self.actor, fmt::format("close({})", self.fd), "= 0", kClose});
     end_goes_away(m, who_, out);
@@ -469,7 +437,7 @@ class Poll : public ModelCommand {
   }
 
  protected:
-  void perform(ConnectionModel& m, Lines& out) const override {
+  void perform(ConnectionModel& m, ModelLines& out) const override {
     const End& self = m.ends[static_cast<std::size_t>(who_)];
     std::vector<std::string> revents;
     if (!self.queue.empty() || self.rcv_shut) revents.push_back("POLLIN");
@@ -495,7 +463,7 @@ class Fionread : public ModelCommand {
   }
 
  protected:
-  void perform(ConnectionModel& m, Lines& out) const override {
+  void perform(ConnectionModel& m, ModelLines& out) const override {
     const End& self = m.ends[static_cast<std::size_t>(who_)];
     const std::size_t predicted = self.queued_bytes() + (planted_mistake() ? 1 : 0);
     out.push_back({self.actor, fmt::format("ioctl({}, FIONREAD)", self.fd),
@@ -518,7 +486,7 @@ class SoError : public ModelCommand {
   }
 
  protected:
-  void perform(ConnectionModel& m, Lines& out) const override {
+  void perform(ConnectionModel& m, ModelLines& out) const override {
     End& self = m.ends[static_cast<std::size_t>(who_)];
     out.push_back({self.actor, fmt::format("getsockopt({}, SOL_SOCKET, SO_ERROR)", self.fd),
                    fmt::format("= {}", self.error == 0 ? "0" : errno_name(self.error)), kSoError});
@@ -587,7 +555,7 @@ TEST_P(ConnectionModelTest, CallSequencesFollowTheModel) {
         model.route = *rc::gen::element(Route::kSocketpair, Route::kPathname, Route::kAbstract);
         model.nonblocking = *rc::gen::arbitrary<bool>();
         model.serial = ++serial;
-        ScriptUnderConstruction sut{
+        ScriptUnderConstruction<ConnectionModel> sut{
             ModelScript(fmt::format("A random exchange over a connected {} pair follows the model "
                                     "of suite/model_connection_test.cc.",
                                     type_name(type)),
@@ -601,19 +569,13 @@ TEST_P(ConnectionModelTest, CallSequencesFollowTheModel) {
         // A read still waiting at the end is woken by its peer's close.
         for (int i = 0; i < 2; ++i)
           if (sut.latest.ends[static_cast<std::size_t>(i)].blocked) {
-            Lines lines;
+            ModelLines lines;
             const End& closer = sut.latest.ends[static_cast<std::size_t>(1 - i)];
             lines.push_back({closer.actor, fmt::format("close({})", closer.fd), "= 0", kClose});
             end_goes_away(sut.latest, 1 - i, lines);
-            for (const Line& l : lines) sut.script.add(l.actor, l.call, l.expected, l.why);
+            sut.add(lines);
           }
-        const ModelVerdict verdict = run_model_script(sut.script);
-        if (!verdict.passed) {
-          const auto path = write_counterexample(
-              sut.script, verdict, fmt::format("ConnectionModel-{}", socket_type_name(type)));
-          RC_FAIL(fmt::format("{}counterexample: {} (sockspec script {} replays it)",
-                              verdict.report, path.string(), path.string()));
-        }
+        check_model_script(sut.script, "ConnectionModel-" + socket_type_name(type));
       },
       here().deadline());
 }

@@ -42,6 +42,7 @@
 #include "case/property.h"
 #include "case/rule.h"
 #include "os/names.h"
+#include "script/model_command.h"
 #include "script/model_script.h"
 
 namespace sockspec {
@@ -126,15 +127,6 @@ struct DatagramModel {
   }
 };
 
-struct Line {
-  std::string actor, call, expected, why;
-};
-using Lines = std::vector<Line>;
-
-struct ScriptUnderConstruction {
-  ModelScript script;
-};
-
 std::string in_quotes(std::string_view bytes) {
   return fmt::format("\"{}\"", bytes);
 }
@@ -157,7 +149,7 @@ void dissolve(DatagramModel& m, int self, int old_peer) {
 // sendto() to `to`, or send() to the peer when `to` is empty: the checks in the order
 // unix_dgram_sendmsg() makes them.
 void send_one(DatagramModel& m, int from, std::optional<int> to, const std::string& bytes,
-              int flags, Lines& out) {
+              int flags, ModelLines& out) {
   DatagramSocket& self = m.at(from);
   const std::string call =
       to ? fmt::format("sendto(s, {}, {}, {})", in_quotes(bytes), flags_text(flags), m.name(*to))
@@ -197,26 +189,8 @@ void send_one(DatagramModel& m, int from, std::optional<int> to, const std::stri
 
 // ---- Commands -------------------------------------------------------------------------
 
-using Command = rc::state::Command<DatagramModel, ScriptUnderConstruction>;
-
-class ModelCommand : public Command {
- public:
-  void apply(DatagramModel& m) const override {
-    Lines ignored;
-    perform(m, ignored);
-  }
-  void run(const DatagramModel& s0, ScriptUnderConstruction& sut) const override {
-    DatagramModel m = s0;
-    Lines lines;
-    perform(m, lines);
-    for (const Line& l : lines) sut.script.add(l.actor, l.call, l.expected, l.why);
-  }
-  void show(std::ostream& os) const override { os << describe(); }
-
+class ModelCommand : public ScriptedCommand<DatagramModel> {
  protected:
-  virtual void perform(DatagramModel& m, Lines& out) const = 0;
-  virtual std::string describe() const = 0;
-
   static int pick_open(const DatagramModel& m) {
     std::vector<int> open;
     for (int i = 0; i < kSockets; ++i)
@@ -251,7 +225,7 @@ class Send : public ModelCommand {
   }
 
  protected:
-  void perform(DatagramModel& m, Lines& out) const override {
+  void perform(DatagramModel& m, ModelLines& out) const override {
     send_one(m, from_, to_, bytes_, flags_, out);
   }
   std::string describe() const override {
@@ -283,7 +257,7 @@ class Burst : public ModelCommand {
   }
 
  protected:
-  void perform(DatagramModel& m, Lines& out) const override {
+  void perform(DatagramModel& m, ModelLines& out) const override {
     for (int i = 1; i <= count_; ++i) send_one(m, from_, to_, std::to_string(i), flags_, out);
   }
   std::string describe() const override {
@@ -306,7 +280,7 @@ class Connect : public ModelCommand {
   void checkPreconditions(const DatagramModel& m) const override { RC_PRE(m.at(who_).open); }
 
  protected:
-  void perform(DatagramModel& m, Lines& out) const override {
+  void perform(DatagramModel& m, ModelLines& out) const override {
     DatagramSocket& self = m.at(who_);
     const std::string call = fmt::format("connect(s, {})", to_ ? m.name(*to_) : "AF_UNSPEC");
     if (to_ && !m.at(*to_).open) {
@@ -347,7 +321,7 @@ class Recv : public ModelCommand {
   }
 
  protected:
-  void perform(DatagramModel& m, Lines& out) const override {
+  void perform(DatagramModel& m, ModelLines& out) const override {
     DatagramSocket& self = m.at(who_);
     const std::string call = fmt::format("recvmsg(s, {}, {})", length_, flags_text(flags_));
     if (self.error != 0) {
@@ -398,7 +372,7 @@ class Close : public ModelCommand {
   }
 
  protected:
-  void perform(DatagramModel& m, Lines& out) const override {
+  void perform(DatagramModel& m, ModelLines& out) const override {
     DatagramSocket& self = m.at(who_);
     out.push_back({self.actor, "close(s)", "= 0", kClose});
     self.open = false;
@@ -417,7 +391,7 @@ class Poll : public ModelCommand {
   void checkPreconditions(const DatagramModel& m) const override { RC_PRE(m.at(who_).open); }
 
  protected:
-  void perform(DatagramModel& m, Lines& out) const override {
+  void perform(DatagramModel& m, ModelLines& out) const override {
     const DatagramSocket& self = m.at(who_);
     std::vector<std::string> revents;
     if (!self.queue.empty()) revents.push_back("POLLIN");
@@ -441,7 +415,7 @@ class Fionread : public ModelCommand {
   void checkPreconditions(const DatagramModel& m) const override { RC_PRE(m.at(who_).open); }
 
  protected:
-  void perform(DatagramModel& m, Lines& out) const override {
+  void perform(DatagramModel& m, ModelLines& out) const override {
     const DatagramSocket& self = m.at(who_);
     const std::size_t next = self.queue.empty() ? 0 : self.queue.front().bytes.size();
     out.push_back({self.actor, "ioctl(s, FIONREAD)", fmt::format("= {}", next), kFionread});
@@ -458,7 +432,7 @@ class SoError : public ModelCommand {
   void checkPreconditions(const DatagramModel& m) const override { RC_PRE(m.at(who_).open); }
 
  protected:
-  void perform(DatagramModel& m, Lines& out) const override {
+  void perform(DatagramModel& m, ModelLines& out) const override {
     DatagramSocket& self = m.at(who_);
     out.push_back({self.actor, "getsockopt(s, SOL_SOCKET, SO_ERROR)",
                    fmt::format("= {}", self.error == 0 ? "0" : errno_name(self.error)), kSoError});
@@ -514,10 +488,12 @@ TEST_P(DatagramModelTest, CallSequencesFollowTheModel) {
         model.nonblocking = *rc::gen::arbitrary<bool>();
         model.serial = ++serial;
         model.max_dgram_qlen = qlen;
-        ScriptUnderConstruction sut{ModelScript(
-            "A random exchange among three named datagram sockets follows the model of "
-            "suite/model_datagram_test.cc.",
-            "unix(7); sendto(2), connect(2), recvmsg(2), poll(2); the rules on each line")};
+        ScriptUnderConstruction<DatagramModel> sut{
+            ModelScript(
+                "A random exchange among three named datagram sockets follows the model of "
+                "suite/model_datagram_test.cc.",
+                "unix(7); sendto(2), connect(2), recvmsg(2), poll(2); the rules on each line"),
+            model};
         const std::string type = model.nonblocking ? "SOCK_DGRAM|SOCK_NONBLOCK" : "SOCK_DGRAM";
         for (int i = 0; i < kSockets; ++i) {
           sut.script.add(model.at(i).actor, fmt::format("s = socket(AF_UNIX, {}, 0)", type));
@@ -527,14 +503,8 @@ TEST_P(DatagramModelTest, CallSequencesFollowTheModel) {
             model, sut,
             rc::state::gen::execOneOfWithArgs<Send, Send, Send, Burst, Connect, Connect, Recv, Recv,
                                               Recv, Close, Poll, Fionread, SoError>());
-        const ModelVerdict verdict = run_model_script(sut.script);
-        if (!verdict.passed) {
-          const auto path = write_counterexample(
-              sut.script, verdict,
-              fmt::format("DatagramModel-{}", GetParam() ? "abstract" : "pathname"));
-          RC_FAIL(fmt::format("{}counterexample: {} (sockspec script {} replays it)",
-                              verdict.report, path.string(), path.string()));
-        }
+        check_model_script(sut.script,
+                           std::string("DatagramModel-") + (GetParam() ? "abstract" : "pathname"));
       },
       here().deadline());
 }
