@@ -348,6 +348,7 @@ TEST_P(AncillaryModelTest, FdsAndCredentialsFollowTheModel) {
   const int type = GetParam();
   check_property_in_time(
       [&] {
+        if (property_time_is_up()) return;
         AncillaryModel model;
         model.type = type;
         model.uid = ::getuid();

@@ -483,6 +483,7 @@ TEST_P(DatagramModelTest, CallSequencesFollowTheModel) {
   int serial = 0;
   check_property_in_time(
       [&] {
+        if (property_time_is_up()) return;
         DatagramModel model;
         model.abstract = GetParam();
         model.nonblocking = *rc::gen::arbitrary<bool>();

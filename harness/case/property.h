@@ -68,12 +68,40 @@ void check_property(Property&& property) {
                          metadata);
 }
 
+// The moment a slow property's tests stop running (see check_property_in_time()).
+inline Clock::time_point& property_stop_time() {
+  static Clock::time_point stop = Clock::time_point::max();
+  return stop;
+}
+inline int& property_tests_skipped() {
+  static int skipped = 0;
+  return skipped;
+}
+// Set by a slow property's test when it fails: from then on its tests always run, since
+// rapidcheck runs the shrunk counterexample once more to show it.
+inline bool& property_failed() {
+  static bool failed = false;
+  return failed;
+}
+
+// For a test of a slow property, at its start: true once the property's time is up (and
+// nothing has failed), and the test then returns without running; rapidcheck takes it for a
+// pass, and no new round starts.
+inline bool property_time_is_up() {
+  if (property_failed() || Clock::now() < property_stop_time()) return false;
+  ++property_tests_skipped();
+  return true;
+}
+
 // A property whose every test is slow (a model runs a whole scripted case per test): runs
 // rounds of ten tests, each round with a seed of its own, until max_success tests have
 // passed (RC_PARAMS, 100 by default) or `share` of the case's remaining time is used,
 // whichever comes first, so that a slow target runs fewer tests instead of missing the
-// deadline. The "tests" property of the case's record says how many ran. A reproduce= in
-// RC_PARAMS replays its counterexample as with check_property().
+// deadline; the property's test calls property_time_is_up() first, and sets
+// property_failed() when it fails. Where the time left would not cover shrinking a failure
+// (about 60 tests), a round runs without shrinking and a failure is shown as found. The
+// "tests" property of the case's record says how many ran. A reproduce= in RC_PARAMS
+// replays its counterexample as with check_property().
 template <typename Property>
 void check_property_in_time(Property property, Clock::time_point deadline, double share = 0.5) {
   const auto metadata = property_metadata();
@@ -84,21 +112,35 @@ void check_property_in_time(Property property, Clock::time_point deadline, doubl
   }
   const auto started = Clock::now();
   const auto budget = std::chrono::duration_cast<Clock::duration>((deadline - started) * share);
+  // Rounds start within `share` of the time; shrinking a failure may go on to four fifths.
+  property_stop_time() =
+      started + std::chrono::duration_cast<Clock::duration>((deadline - started) * 0.8);
+  property_tests_skipped() = 0;
+  property_failed() = false;
+  constexpr int kShrinkTests = 60;
   ::rc::detail::TestParams params = config.testParams;
   const int wanted = params.maxSuccess;
   ::rc::detail::TestListenerAdapter quiet;
   int passed = 0;
+  Clock::duration per_test{};
   for (std::uint64_t round = 0; passed < wanted && Clock::now() - started < budget; ++round) {
     params.seed = config.testParams.seed + round * 0x9E3779B97F4A7C15ULL;
     params.maxSuccess = std::min(10, wanted - passed);
+    params.disableShrinking = per_test * kShrinkTests > property_stop_time() - Clock::now();
+    const auto round_started = Clock::now();
     const auto result =
         ::rc::detail::checkTestable(property, metadata, params, quiet, config.reproduce);
     if (!result.template is<::rc::detail::SuccessResult>()) {
+      property_stop_time() = Clock::time_point::max();
       report_property_result(result, metadata);
       return;
     }
-    passed += result.template get<::rc::detail::SuccessResult>().numSuccess;
+    const int ran = result.template get<::rc::detail::SuccessResult>().numSuccess;
+    passed += ran;
+    if (ran > 0) per_test = (Clock::now() - round_started) / ran;
   }
+  passed -= property_tests_skipped();
+  property_stop_time() = Clock::time_point::max();
   ::testing::Test::RecordProperty(
       "tests", passed < wanted ? fmt::format("{} of {}: the time budget ran out", passed, wanted)
                                : fmt::format("{}", passed));

@@ -15,6 +15,7 @@
 #include <rapidcheck.h>
 #include <rapidcheck/state.h>
 
+#include "case/property.h"
 #include "script/model_script.h"
 
 namespace sockspec {
@@ -65,6 +66,7 @@ inline void check_model_script(const ModelScript& script, const std::string& fil
   const ModelVerdict verdict = run_model_script(script);
   if (verdict.passed) return;
   const auto path = write_counterexample(script, verdict, file_stem);
+  property_failed() = true;
   RC_FAIL(verdict.report + "counterexample: " + path.string() + " (sockspec script " +
           path.string() + " replays it)");
 }
