@@ -24,6 +24,7 @@
 #include "case/case.h"
 #include "case/expect.h"
 #include "case/linux_socket_options.h"
+#include "case/process_identity.h"
 #include "case/rule.h"
 #include "os/case_error.h"
 #include "os/fd.h"
@@ -49,14 +50,6 @@ PeerCred peer_cred(int fd) {
 std::string show(const ucred& c) {
   return fmt::format("{{pid={} uid={} gid={}}}", c.pid, static_cast<int>(c.uid),
                      static_cast<int>(c.gid));
-}
-
-// The pid a pidfd refers to, from its fdinfo ("Pid:\t1234"); -1 when it has none.
-long pid_of_pidfd(int pidfd) {
-  std::ifstream info(fmt::format("/proc/self/fdinfo/{}", pidfd));
-  for (std::string line; std::getline(info, line);)
-    if (line.starts_with("Pid:")) return std::stol(line.substr(4));
-  return -1;
 }
 
 class PeerIdentityTest : public CaseTest {
@@ -279,14 +272,6 @@ TEST_F(PeerIdentityTest, PeerGroupsAreThePeersSupplementaryGroups) {
   EXPECT_THAT(peer_groups(unconnected.get(), 16).result, FailsWith(ENODATA));
 }
 
-std::string security_context_of_self() {
-  std::ifstream file("/proc/self/attr/current");
-  std::string context;
-  std::getline(file, context, '\0');
-  while (!context.empty() && (context.back() == '\n' || context.back() == '\0')) context.pop_back();
-  return context;
-}
-
 SOCKSPEC_RULE(PeerIdentityTest, PeerSecIsThePeersContext,
               .text =
                   "SO_PEERSEC gives the security context of the peer (a socketpair: its "
@@ -306,7 +291,7 @@ TEST_F(PeerIdentityTest, PeerSecIsThePeersContext) {
       << errno_name(errno);
   std::string seen(context, length);
   while (!seen.empty() && seen.back() == '\0') seen.pop_back();
-  EXPECT_EQ(seen, security_context_of_self());
+  EXPECT_EQ(seen, own_security_context());
   const socklen_t needed = length;
   length = 1;
   EXPECT_THAT(call::attempt(

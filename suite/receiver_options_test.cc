@@ -26,6 +26,7 @@
 #include "case/control_message.h"
 #include "case/expect.h"
 #include "case/linux_socket_options.h"
+#include "case/process_identity.h"
 #include "case/rule.h"
 #include "case/socket_types.h"
 #include "os/fd.h"
@@ -213,14 +214,6 @@ TEST_P(TimestampTest, DatagramsCarryTheirTimeOfArrival) {
 
 // ---- SO_PASSPIDFD ---------------------------------------------------------------------------
 
-// The pid a pidfd refers to, from its fdinfo ("Pid:\t1234"); -1 when it has none.
-long pid_of_pidfd(int pidfd) {
-  std::ifstream info(fmt::format("/proc/self/fdinfo/{}", pidfd));
-  for (std::string line; std::getline(info, line);)
-    if (line.starts_with("Pid:")) return std::stol(line.substr(4));
-  return -1;
-}
-
 struct PidfdRoute {
   int type;
   bool abstract;
@@ -290,14 +283,6 @@ TEST_P(PassPidfdTest, MessageCarriesAPidfdOfItsSender) {
 
 class PassSecTest : public CaseTest, public ::testing::WithParamInterface<int> {};
 INSTANTIATE_TEST_SUITE_P(Types, PassSecTest, ::testing::ValuesIn(kSocketTypes), SocketTypeName());
-
-std::string own_security_context() {
-  std::ifstream file("/proc/self/attr/current");
-  std::string context;
-  std::getline(file, context, '\0');
-  while (!context.empty() && (context.back() == '\n' || context.back() == '\0')) context.pop_back();
-  return context;
-}
 
 SOCKSPEC_RULE(PassSecTest, MessageCarriesTheSendersContext,
               .text =
