@@ -57,7 +57,8 @@ constexpr const char* kDelivered =
     "a datagram to a live socket that may hear the sender is queued whole (unix(7))";
 constexpr const char* kNoDestination = "send() without an address needs a peer: ENOTCONN (send(2))";
 constexpr const char* kPendingErrorOnSend =
-    "a pending error is reported by the next send, once (sock_alloc_send_pskb)";
+    "a pending error is reported by the next send, once, before anything else is checked "
+    "(unix_dgram_sendmsg -> sock_alloc_send_pskb)";
 constexpr const char* kNobodyThere =
     "no live socket bound to the name: ECONNREFUSED (unix(7) ERRORS, unix_find_other)";
 constexpr const char* kDeadPeer =
@@ -147,20 +148,22 @@ void dissolve(DatagramModel& m, int self, int old_peer) {
 }
 
 // sendto() to `to`, or send() to the peer when `to` is empty: the checks in the order
-// unix_dgram_sendmsg() makes them.
+// unix_dgram_sendmsg() makes them on 6.18.
 void send_one(DatagramModel& m, int from, std::optional<int> to, const std::string& bytes,
               int flags, ModelLines& out) {
   DatagramSocket& self = m.at(from);
   const std::string call =
       to ? fmt::format("sendto(s, {}, {}, {})", in_quotes(bytes), flags_text(flags), m.name(*to))
          : fmt::format("send(s, {}, {})", in_quotes(bytes), flags_text(flags));
-  if (!to && !self.peer) {
-    out.push_back({self.actor, call, failure(ENOTCONN), kNoDestination});
-    return;
-  }
+  // The buffer is allocated first, and the allocation reports a pending error (Linux 6.18;
+  // older kernels looked for the peer first).
   if (self.error != 0) {
     out.push_back({self.actor, call, failure(self.error), kPendingErrorOnSend});
     self.error = 0;
+    return;
+  }
+  if (!to && !self.peer) {
+    out.push_back({self.actor, call, failure(ENOTCONN), kNoDestination});
     return;
   }
   const int target = to ? *to : *self.peer;
