@@ -112,7 +112,9 @@ void check_property_in_time(Property property, Clock::time_point deadline, doubl
   }
   const auto started = Clock::now();
   const auto budget = std::chrono::duration_cast<Clock::duration>((deadline - started) * share);
-  // Rounds start within `share` of the time; shrinking a failure may go on to four fifths.
+  // Rounds start within `share` of the time, and a round in progress stops running tests at
+  // four fifths. Once a test fails every test runs, so shrinking is turned off beforehand for
+  // a round whose shrinking would not fit in what is left.
   property_stop_time() =
       started + std::chrono::duration_cast<Clock::duration>((deadline - started) * 0.8);
   property_tests_skipped() = 0;
