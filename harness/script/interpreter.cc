@@ -12,6 +12,7 @@
 #include <cstring>
 #include <deque>
 #include <functional>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <sstream>
@@ -611,11 +612,20 @@ class Interpreter {
     } catch (const SpawnError& e) {
       return mismatch(line, "strace to attach", e.what());
     }
+    // strace is the actor's tracer from PTRACE_SEIZE on, a moment before it stops the actor
+    // at system calls; a call made in that moment would not be failed. It writes the call
+    // the actor waits in (the read of its next request) once it is stopping it at calls, so
+    // the attach is complete when the trace has its first bytes.
     const pid_t tracer = h.injector->pid();
+    const auto tracing = [&] {
+      std::error_code ec;
+      const auto written = std::filesystem::file_size(trace, ec);
+      return tracer_of(h.pid) == tracer && !ec && written > 0;
+    };
     const bool attached = poll_until(deadline_, [&] {
-      const bool done = tracer_of(h.pid) == tracer || !h.injector->running() ||
-                        read_process_state(tracer).state == 'Z';
-      return std::pair{done, tracer_of(h.pid) == tracer};
+      const bool done =
+          tracing() || !h.injector->running() || read_process_state(tracer).state == 'Z';
+      return std::pair{done, tracing()};
     });
     if (!attached)
       return mismatch(line, fmt::format("strace attached to actor {}", line.actor),
