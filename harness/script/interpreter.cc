@@ -11,8 +11,8 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
-#include <functional>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
