@@ -99,9 +99,10 @@ inline bool property_time_is_up() {
 // whichever comes first, so that a slow target runs fewer tests instead of missing the
 // deadline; the property's test calls property_time_is_up() first, and sets
 // property_failed() when it fails. Where the time left would not cover shrinking a failure
-// (about 60 tests), a round runs without shrinking and a failure is shown as found. The
-// "tests" property of the case's record says how many ran. A reproduce= in RC_PARAMS
-// replays its counterexample as with check_property().
+// (about 60 tests), a round runs without shrinking and a failure is shown as found. How
+// many ran is GoogleTest's "tests" property of the case (the suite's own --gtest_output
+// shows it; sockspec's report does not yet). A reproduce= in RC_PARAMS replays its
+// counterexample as with check_property().
 template <typename Property>
 void check_property_in_time(Property property, Clock::time_point deadline, double share = 0.5) {
   const auto metadata = property_metadata();
