@@ -2,8 +2,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "os/case_error.h"
+#include "os/pipe_write.h"
 
 namespace sockspec {
 
@@ -31,34 +30,15 @@ std::pair<Fd, Fd> make_pipe() {
   return {raise_above_floor(fds[0]), raise_above_floor(fds[1])};
 }
 
-// A write to a channel whose other side has died fails with EPIPE, and must not also kill
-// this process with SIGPIPE: a case keeps SIGPIPE's default disposition, since what SIGPIPE
-// does to a writer is under test. So SIGPIPE is blocked for the write, and one the write
-// raised is taken before it is unblocked (one that was pending before is left alone).
+// A channel whose other side has died gives EPIPE (a CaseError), never SIGPIPE.
 void write_all(int fd, const char* data, std::size_t size) {
-  sigset_t sigpipe_only, previous_mask, pending;
-  ::sigemptyset(&sigpipe_only);
-  ::sigaddset(&sigpipe_only, SIGPIPE);
-  ::sigpending(&pending);
-  const bool already_pending = ::sigismember(&pending, SIGPIPE) == 1;
-  ::pthread_sigmask(SIG_BLOCK, &sigpipe_only, &previous_mask);
-  int error = 0;
   while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
+    const ssize_t n = write_without_sigpipe(fd, data, size);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      error = errno;
-      break;
-    }
+    if (n < 0) throw CaseError(fmt::format("channel write: {}", std::strerror(errno)));
     data += n;
     size -= static_cast<std::size_t>(n);
   }
-  if (error == EPIPE && !already_pending) {
-    const timespec now{};
-    ::sigtimedwait(&sigpipe_only, nullptr, &now);
-  }
-  ::pthread_sigmask(SIG_SETMASK, &previous_mask, nullptr);
-  if (error != 0) throw CaseError(fmt::format("channel write: {}", std::strerror(error)));
 }
 
 }  // namespace

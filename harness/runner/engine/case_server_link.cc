@@ -1,7 +1,6 @@
 #include "runner/engine/case_server_link.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "os/files.h"
+#include "os/pipe_write.h"
 #include "os/proc.h"
 #include "runner/runner_error.h"
 
@@ -24,29 +24,6 @@ std::pair<Fd, Fd> make_pipe() {
   if (::pipe2(fds, O_CLOEXEC) != 0)
     throw RunnerError(fmt::format("pipe2: {}", std::strerror(errno)));
   return {Fd(fds[0]), Fd(fds[1])};
-}
-
-// Writes to the server's request pipe without the runner taking SIGPIPE for it: a server
-// that died shows as EPIPE. The SIGPIPE such a write raises is blocked and taken back here, so
-// that it neither kills the runner nor reaches the run's signalfd, where a SIGPIPE means that
-// the runner's own output was closed (StopSignals in run_cases.cc). Nothing is ignored: the
-// runner's children, and every case, start with SIGPIPE at its default.
-ssize_t write_to_server(int fd, const char* data, std::size_t size) {
-  sigset_t pipe_only, previous, pending;
-  sigemptyset(&pipe_only);
-  sigaddset(&pipe_only, SIGPIPE);
-  ::pthread_sigmask(SIG_BLOCK, &pipe_only, &previous);
-  ::sigpending(&pending);
-  const bool pending_before = sigismember(&pending, SIGPIPE);
-  const ssize_t n = ::write(fd, data, size);
-  const int error = errno;
-  if (n < 0 && error == EPIPE && !pending_before) {
-    const timespec now{};
-    ::sigtimedwait(&pipe_only, nullptr, &now);
-  }
-  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-  errno = error;
-  return n;
 }
 
 }  // namespace
@@ -97,7 +74,9 @@ void CaseServerLink::send(const std::string& message) {
   const char* data = message.data();
   std::size_t left = message.size();
   while (left > 0 && !dead_) {
-    const ssize_t n = write_to_server(requests_.get(), data, left);
+    // A server that died shows as EPIPE, and its SIGPIPE must not reach the run's signalfd,
+    // where a SIGPIPE means that the runner's own output was closed.
+    const ssize_t n = write_without_sigpipe(requests_.get(), data, left);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       dead_ = true;  // EPIPE: the server is gone

@@ -1,5 +1,6 @@
 #include "runner/engine/run_cases.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -22,6 +23,7 @@
 #include "os/cleanup.h"
 #include "os/files.h"
 #include "os/host.h"
+#include "os/pipe_write.h"
 #include "os/proc.h"
 #include "os/spawn.h"
 #include "protocol/case_file_name.h"
@@ -82,6 +84,17 @@ class StopSignals {
     signalfd_siginfo info{};
     if (::read(fd_, &info, sizeof info) != static_cast<ssize_t>(sizeof info)) return 0;
     return static_cast<int>(info.ssi_signo);
+  }
+  // After a SIGPIPE: whoever read the output is gone. What is still buffered or printed goes
+  // to /dev/null from here on, and a SIGPIPE an earlier write raised is taken, so none is
+  // left pending when the mask is restored. SIGPIPE keeps its default action in the runner
+  // and in every case: what it does to a writer is under test.
+  void output_closed() {
+    if (const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC); null >= 0) {
+      ::dup2(null, STDOUT_FILENO);
+      ::close(null);
+    }
+    take_pending_sigpipes();
   }
 
  private:
@@ -185,10 +198,8 @@ class Run {
     // A stop signal that came with the last case's end is still a stop; left pending, it would
     // kill the runner when the mask is restored.
     if (!interrupted_by_) interrupted_by_ = signals.take();
+    if (interrupted_by_ == SIGPIPE) signals.output_closed();
     if (interrupted_by_) stop_everything(&signals);
-    // The output is closed: what is left to print cannot be read, but the reports must still
-    // be written. Every process of the run has ended, so ignoring SIGPIPE now reaches no case.
-    if (interrupted_by_ == SIGPIPE) ::signal(SIGPIPE, SIG_IGN);
     RunSummary summary;
     summary.total = cases_.size();
     summary.interrupted_by = interrupted_by_;
