@@ -41,6 +41,8 @@
 #include "case/property.h"
 #include "case/rule.h"
 #include "case/socket_types.h"
+#include "os/names.h"
+#include "os/quote.h"
 #include "script/model_command.h"
 #include "script/model_script.h"
 
@@ -109,10 +111,6 @@ struct AncillaryModel {
 std::string cargo_name(int c) {
   return fmt::format("c{}", c + 1);
 }
-std::string in_quotes(std::string_view bytes) {
-  return fmt::format("\"{}\"", bytes);
-}
-
 class ModelCommand : public ScriptedCommand<AncillaryModel> {};
 
 // ---- a's commands -----------------------------------------------------------------------------
@@ -134,7 +132,7 @@ class SendMessage : public ModelCommand {
 
  protected:
   void perform(AncillaryModel& m, ModelLines& out) const override {
-    std::string call = fmt::format("sendmsg(s, {}, 0", in_quotes(bytes_));
+    std::string call = fmt::format("sendmsg(s, {}, 0", quote_bytes(bytes_));
     if (!cargo_.empty()) {
       std::vector<std::string> names;
       for (int c : cargo_) names.push_back(cargo_name(c));
@@ -159,7 +157,7 @@ class SendMessage : public ModelCommand {
     m.messages.push_back({bytes_, cargo_, credentials_ || m.a_passcred || m.b_passcred});
   }
   std::string describe() const override {
-    return fmt::format("a sends {} with cargo {}{}", in_quotes(bytes_), cargo_,
+    return fmt::format("a sends {} with cargo {}{}", quote_bytes(bytes_), cargo_,
                        credentials_ ? " and credentials" : "");
   }
 
@@ -259,7 +257,7 @@ class Receive : public ModelCommand {
                              : room_ == Room::kOneFd
                                  ? std::min<std::size_t>(1, message.cargo.size())
                                  : 0;
-    std::string expected = fmt::format("= {}", in_quotes(message.bytes));
+    std::string expected = fmt::format("= {}", quote_bytes(message.bytes));
     std::vector<std::string> names;
     for (std::size_t i = 0; i < fits; ++i) {
       const std::string name = fmt::format("r{}", m.next_fd_name++);

@@ -49,6 +49,7 @@
 #include "case/rule.h"
 #include "case/socket_types.h"
 #include "os/names.h"
+#include "os/quote.h"
 #include "protocol/case_protocol.h"
 #include "script/model_command.h"
 #include "script/model_script.h"
@@ -170,14 +171,6 @@ bool planted_mistake() {
   return protocol::variable("SOCKSPEC_MODEL_MISTAKE") == "fionread";
 }
 
-std::string flags_text(int flags) {
-  return flags == 0 ? "0" : msg_flags_name(flags);
-}
-
-std::string in_quotes(std::string_view bytes) {
-  return fmt::format("\"{}\"", bytes);
-}
-
 // ---- What happens to the peer when an end goes away or shuts its writing --------------
 
 // Wakes the peer's waiting recv() when nothing more can come (after a close or SHUT_WR).
@@ -238,10 +231,10 @@ ReadResult take_queued(ConnectionModel& m, End& self, std::size_t length, int fl
       if (!rest.empty()) self.queue.push_back(std::move(rest));
       if (self.peek_off >= 0) self.peek_off = std::max(0, self.peek_off - taken);
     }
-    return {fmt::format("= {}", in_quotes(got)), self.peek_off >= 0      ? kPeekOff
-                                                 : peek                  ? kPeekLeaves
-                                                 : (flags & MSG_WAITALL) ? kWaitall
-                                                                         : kStreamReads};
+    return {fmt::format("= {}", quote_bytes(got)), self.peek_off >= 0      ? kPeekOff
+                                                   : peek                  ? kPeekLeaves
+                                                   : (flags & MSG_WAITALL) ? kWaitall
+                                                                           : kStreamReads};
   }
   const std::string record = self.queue.front();
   if (!peek) self.queue.pop_front();
@@ -249,9 +242,9 @@ ReadResult take_queued(ConnectionModel& m, End& self, std::size_t length, int fl
   const bool cut = record.size() > length;
   const std::string msg_flags = cut ? "MSG_TRUNC" : "0";
   if (flags & MSG_TRUNC)
-    return {fmt::format("= {} {} flags={}", record.size(), in_quotes(got), msg_flags),
+    return {fmt::format("= {} {} flags={}", record.size(), quote_bytes(got), msg_flags),
             kTruncGivesLength};
-  return {fmt::format("= {}{} flags={}", got.empty() ? "0 " : "", in_quotes(got), msg_flags),
+  return {fmt::format("= {}{} flags={}", got.empty() ? "0 " : "", quote_bytes(got), msg_flags),
           peek ? kPeekLeaves : kRecordReads};
 }
 
@@ -292,7 +285,7 @@ class Send : public ModelCommand {
     End& self = m.ends[static_cast<std::size_t>(who_)];
     End& peer = m.ends[static_cast<std::size_t>(1 - who_)];
     const std::string call =
-        fmt::format("send({}, {}, {})", self.fd, in_quotes(bytes_), flags_text(flags_));
+        fmt::format("send({}, {}, {})", self.fd, quote_bytes(bytes_), msg_flags_name(flags_));
     if (!m.stream() && self.error != 0) {
       out.push_back(
           {self.actor, call, fmt::format("= -1 {}", errno_name(self.error)), kSeqpacketSendReset});
@@ -322,8 +315,8 @@ class Send : public ModelCommand {
     }
   }
   std::string describe() const override {
-    return fmt::format("{} sends {} ({})", who_ == 0 ? "a" : "b", in_quotes(bytes_),
-                       flags_text(flags_));
+    return fmt::format("{} sends {} ({})", who_ == 0 ? "a" : "b", quote_bytes(bytes_),
+                       msg_flags_name(flags_));
   }
 
  private:
@@ -359,7 +352,7 @@ class Recv : public ModelCommand {
   void perform(ConnectionModel& m, ModelLines& out) const override {
     End& self = m.ends[static_cast<std::size_t>(who_)];
     const std::string call = fmt::format("{}({}, {}, {})", m.stream() ? "recv" : "recvmsg", self.fd,
-                                         length_, flags_text(flags_));
+                                         length_, msg_flags_name(flags_));
     if (!m.stream() && self.error != 0) {
       out.push_back(
           {self.actor, call, fmt::format("= -1 {}", errno_name(self.error)), kSeqpacketResetFirst});
@@ -390,7 +383,7 @@ class Recv : public ModelCommand {
     self.blocked = BlockedRecv{length_, flags_};
   }
   std::string describe() const override {
-    return fmt::format("{} reads {} ({})", who_ == 0 ? "a" : "b", length_, flags_text(flags_));
+    return fmt::format("{} reads {} ({})", who_ == 0 ? "a" : "b", length_, msg_flags_name(flags_));
   }
 
  private:

@@ -42,6 +42,7 @@
 #include "case/property.h"
 #include "case/rule.h"
 #include "os/names.h"
+#include "os/quote.h"
 #include "script/model_command.h"
 #include "script/model_script.h"
 
@@ -128,12 +129,6 @@ struct DatagramModel {
   }
 };
 
-std::string in_quotes(std::string_view bytes) {
-  return fmt::format("\"{}\"", bytes);
-}
-std::string flags_text(int flags) {
-  return flags == 0 ? "0" : msg_flags_name(flags);
-}
 std::string failure(int err) {
   return fmt::format("= -1 {}", errno_name(err));
 }
@@ -153,8 +148,9 @@ void send_one(DatagramModel& m, int from, std::optional<int> to, const std::stri
               int flags, ModelLines& out) {
   DatagramSocket& self = m.at(from);
   const std::string call =
-      to ? fmt::format("sendto(s, {}, {}, {})", in_quotes(bytes), flags_text(flags), m.name(*to))
-         : fmt::format("send(s, {}, {})", in_quotes(bytes), flags_text(flags));
+      to ? fmt::format("sendto(s, {}, {}, {})", quote_bytes(bytes), msg_flags_name(flags),
+                       m.name(*to))
+         : fmt::format("send(s, {}, {})", quote_bytes(bytes), msg_flags_name(flags));
   // The buffer is allocated first, and the allocation reports a pending error (Linux 6.18;
   // older kernels looked for the peer first).
   if (self.error != 0) {
@@ -232,8 +228,8 @@ class Send : public ModelCommand {
     send_one(m, from_, to_, bytes_, flags_, out);
   }
   std::string describe() const override {
-    return fmt::format("socket {} sends {} to {} ({})", from_, in_quotes(bytes_),
-                       to_ ? std::to_string(*to_) : "its peer", flags_text(flags_));
+    return fmt::format("socket {} sends {} to {} ({})", from_, quote_bytes(bytes_),
+                       to_ ? std::to_string(*to_) : "its peer", msg_flags_name(flags_));
   }
 
  private:
@@ -265,7 +261,7 @@ class Burst : public ModelCommand {
   }
   std::string describe() const override {
     return fmt::format("socket {} sends {} datagrams to {} ({})", from_, count_, to_,
-                       flags_text(flags_));
+                       msg_flags_name(flags_));
   }
 
  private:
@@ -326,7 +322,7 @@ class Recv : public ModelCommand {
  protected:
   void perform(DatagramModel& m, ModelLines& out) const override {
     DatagramSocket& self = m.at(who_);
-    const std::string call = fmt::format("recvmsg(s, {}, {})", length_, flags_text(flags_));
+    const std::string call = fmt::format("recvmsg(s, {}, {})", length_, msg_flags_name(flags_));
     if (self.error != 0) {
       out.push_back({self.actor, call, failure(self.error), kRecvError});
       self.error = 0;
@@ -344,17 +340,17 @@ class Recv : public ModelCommand {
     if (flags_ & MSG_TRUNC) {
       out.push_back(
           {self.actor, call,
-           fmt::format("= {} {} {} flags={}", d.bytes.size(), in_quotes(got), from, msg_flags),
+           fmt::format("= {} {} {} flags={}", d.bytes.size(), quote_bytes(got), from, msg_flags),
            kTruncLength});
       return;
     }
     out.push_back({self.actor, call,
-                   fmt::format("= {}{} {} flags={}", got.empty() ? "0 " : "", in_quotes(got), from,
-                               msg_flags),
+                   fmt::format("= {}{} {} flags={}", got.empty() ? "0 " : "", quote_bytes(got),
+                               from, msg_flags),
                    (flags_ & MSG_PEEK) ? kPeek : kRecv});
   }
   std::string describe() const override {
-    return fmt::format("socket {} reads {} ({})", who_, length_, flags_text(flags_));
+    return fmt::format("socket {} reads {} ({})", who_, length_, msg_flags_name(flags_));
   }
 
  private:

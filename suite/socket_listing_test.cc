@@ -30,6 +30,7 @@
 #include "os/case_error.h"
 #include "os/fd.h"
 #include "os/names.h"
+#include "os/quote.h"
 
 namespace sockspec {
 namespace {
@@ -147,10 +148,9 @@ struct DiagAnswer {
 
   std::string describe() const {
     if (err) return "NLMSG_ERROR " + errno_name(err);
-    std::string shown;  // NULs written out: a pathname comes with its terminating NUL
-    for (char c : name) shown += c == '\0' ? std::string("\\0") : std::string(1, c);
-    return fmt::format("{{ino={} type={} name=\"{}\" uid={}}}", msg.udiag_ino, msg.udiag_type,
-                       shown, uid ? std::to_string(*uid) : "none");
+    // quote_bytes() writes a pathname's terminating NUL out as \0.
+    return fmt::format("{{ino={} type={} name={} uid={}}}", msg.udiag_ino, msg.udiag_type,
+                       quote_bytes(name), uid ? std::to_string(*uid) : "none");
   }
 };
 

@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 
 #include "os/names.h"
+#include "os/quote.h"
 
 namespace sockspec {
 
@@ -76,8 +77,8 @@ CallResult sendmsg_with(int fd, std::string_view bytes, int flags, ControlMessag
     msg.msg_control = control.data();
     msg.msg_controllen = control.size();
   }
-  return call::attempt(fmt::format("sendmsg({}, \"{}\", {}, {})", fd, bytes, msg_flags_name(flags),
-                                   control.describe()),
+  return call::attempt(fmt::format("sendmsg({}, {}, {}, {})", fd, quote_bytes(bytes),
+                                   msg_flags_name(flags), control.describe()),
                        [&] { return ::sendmsg(fd, &msg, flags); });
 }
 

@@ -80,6 +80,19 @@ def finish(runner, expected, what):
     return out
 
 
+def await_slow_cases(runner, what):
+    """Waits until cat (the helper), the peer and three case processes of SLOW all exist."""
+    deadline = time.monotonic() + 20
+    while True:
+        names = [name for name, _ in marked_processes().values()]
+        if "cat" in names and "peer:reader" in names and names.count("sockspec-exampl") >= 3:
+            return
+        if time.monotonic() > deadline:
+            runner.kill()
+            fail(f"{what}: the slow cases never all started: {marked_processes()}")
+        time.sleep(0.01)  # polling for the cases to appear; it orders nothing
+
+
 # 1. A normal run whose peer forks a process that leaves the case's process group.
 finish(run("Examples.PeerLeftRunning"), 0, "a normal run")
 check_clean("a normal run")
@@ -95,15 +108,7 @@ check_clean("a deadline")
 for signals in ([signal.SIGINT], [signal.SIGTERM], [signal.SIGHUP], [signal.SIGINT, signal.SIGINT]):
     what = " then ".join(s.name for s in signals)
     runner = run(SLOW, "-j", "3", "--hang-after", "0", "--timeout", "60")
-    deadline = time.monotonic() + 20
-    while True:
-        names = [name for name, _ in marked_processes().values()]
-        if "cat" in names and "peer:reader" in names and names.count("sockspec-exampl") >= 3:
-            break
-        if time.monotonic() > deadline:
-            runner.kill()
-            fail(f"{what}: the slow cases never all started: {marked_processes()}")
-        time.sleep(0.01)  # polling for the cases to appear; it orders nothing
+    await_slow_cases(runner, what)
     for sig in signals:
         runner.send_signal(sig)
     out = finish(runner, 128 + signals[0], what)
@@ -118,15 +123,7 @@ for signals in ([signal.SIGINT], [signal.SIGTERM], [signal.SIGHUP], [signal.SIGI
 # 4. The runner's output is closed while the slow cases block (`sockspec run | head`): its
 #    next line, when their deadline comes, raises SIGPIPE, and it stops as if interrupted.
 runner = run(SLOW, "-j", "3", "--hang-after", "0", "--timeout", "3")
-deadline = time.monotonic() + 20
-while True:
-    names = [name for name, _ in marked_processes().values()]
-    if "cat" in names and "peer:reader" in names and names.count("sockspec-exampl") >= 3:
-        break
-    if time.monotonic() > deadline:
-        runner.kill()
-        fail(f"closed output: the slow cases never all started: {marked_processes()}")
-    time.sleep(0.01)  # polling for the cases to appear; it orders nothing
+await_slow_cases(runner, "closed output")
 runner.stdout.close()
 try:
     runner.wait(timeout=30)
