@@ -36,4 +36,29 @@ std::string quote_bytes(std::string_view bytes, std::size_t limit) {
   return out;
 }
 
+std::string script_bytes(std::string_view bytes) {
+  constexpr std::size_t kShortestRepeat = 8;  // a shorter run reads better written out
+  std::string out;
+  std::size_t literal_start = 0;
+  auto add_piece = [&out](std::string piece) {
+    if (!out.empty()) out += " + ";
+    out += piece;
+  };
+  std::size_t i = 0;
+  while (i < bytes.size()) {
+    std::size_t run = 1;
+    while (i + run < bytes.size() && bytes[i + run] == bytes[i]) ++run;
+    if (run >= kShortestRepeat) {
+      if (i > literal_start)
+        add_piece(quote_bytes(bytes.substr(literal_start, i - literal_start), bytes.size()));
+      add_piece(fmt::format("{} * {}", quote_bytes(bytes.substr(i, 1)), run));
+      literal_start = i + run;
+    }
+    i += run;
+  }
+  if (literal_start < bytes.size() || out.empty())
+    add_piece(quote_bytes(bytes.substr(literal_start), bytes.size()));
+  return out;
+}
+
 }  // namespace sockspec

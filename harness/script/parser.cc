@@ -359,8 +359,13 @@ class Parser {
     for (const auto& name : line.expect.bind_rights) variables_[line.actor].insert(name);
   }
 
-  // Bytes: "string", or "string" * N for N copies of it.
+  // Bytes: "string", "string" * N for N copies of it, and pieces of either joined with +.
   std::string bytes_literal(LineReader& r) {
+    std::string bytes = repeated_string(r);
+    while (r.accept("+")) bytes += repeated_string(r);
+    return bytes;
+  }
+  std::string repeated_string(LineReader& r) {
     std::string bytes = r.string_literal();
     if (!r.accept("*")) return bytes;
     const int column = r.column();
