@@ -1,5 +1,6 @@
 #include "script/model_script.h"
 
+#include <algorithm>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -37,9 +38,16 @@ void ModelScript::add(std::string_view actor, std::string_view call, std::string
   lines_.push_back({std::move(line), std::string(why)});
 }
 
+void ModelScript::require(std::string feature) {
+  if (std::find(requires_.begin(), requires_.end(), feature) == requires_.end())
+    requires_.push_back(std::move(feature));
+}
+
 std::string ModelScript::text(std::string_view headline) const {
   std::string out =
-      fmt::format("# {}\n# Source: {}\n#\n", headline.empty() ? rule_ : headline, source_);
+      fmt::format("# {}\n# Source: {}\n", headline.empty() ? rule_ : headline, source_);
+  if (!requires_.empty()) out += fmt::format("# REQUIRES: {}\n", fmt::join(requires_, ", "));
+  out += "#\n";
   for (const Line& line : lines_) out += line.text + "\n";
   return out;
 }

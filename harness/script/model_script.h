@@ -29,6 +29,9 @@ class ModelScript {
   void add(std::string_view actor, std::string_view call, std::string_view expected = {},
            std::string_view why = {});
 
+  // A feature of `sockspec features` the script needs, for its REQUIRES line.
+  void require(std::string feature);
+
   // The .case text. `headline`, when given, replaces the rule on the first line (a
   // counterexample names the rule of the step that failed).
   std::string text(std::string_view headline = {}) const;
@@ -41,10 +44,11 @@ class ModelScript {
     std::string text;
     std::string why;
   };
-  int header_lines() const { return 3; }
+  int header_lines() const { return requires_.empty() ? 3 : 4; }
 
   std::string rule_;
   std::string source_;
+  std::vector<std::string> requires_;
   std::vector<Line> lines_;
 };
 
