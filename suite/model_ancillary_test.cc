@@ -122,7 +122,7 @@ class SendMessage : public ModelCommand {
         cargo_(*rc::gen::container<std::vector<int>>(*rc::gen::inRange<std::size_t>(0, 3),
                                                      rc::gen::inRange(0, kCargo))),
         credentials_(*rc::gen::arbitrary<bool>()),
-        after_close_(*rc::gen::inRange(0, 4) == 0) {}
+        after_close_(*rc::gen::weightedElement<bool>({{1, true}, {3, false}})) {}
 
   void checkPreconditions(const AncillaryModel& m) const override {
     RC_PRE(m.messages.size() < kMaxQueued);
@@ -307,7 +307,8 @@ class CloseReceived : public ModelCommand {
 class CloseReceiver : public ModelCommand {
  public:
   // Drawn rarely, so that most sequences have time to pass fds before b goes.
-  explicit CloseReceiver(const AncillaryModel&) : now_(*rc::gen::inRange(0, 4) == 0) {}
+  explicit CloseReceiver(const AncillaryModel&)
+      : now_(*rc::gen::weightedElement<bool>({{1, true}, {3, false}})) {}
   void checkPreconditions(const AncillaryModel& m) const override { RC_PRE(m.b_open && now_); }
 
  protected:
