@@ -163,6 +163,9 @@ constexpr const char* kFull =
 constexpr const char* kWokenByRoom =
     "the waiting send goes on once the peer has read enough that the charge is at most a "
     "quarter of the send buffer: only then does unix_write_space() wake it";
+constexpr const char* kWokenByEvent =
+    "anything that wakes the sender's socket (data for it, the peer's SHUT_WR) wakes the "
+    "waiting send, which goes on if less than SO_SNDBUF is charged (sock_wait_for_wmem)";
 constexpr const char* kWaitingSendReset =
     "the waiting send wakes with the pending ECONNRESET when the peer closes with data unread "
     "(sock_alloc_send_pskb checks sk_err first)";
@@ -391,13 +394,25 @@ void wake_reader(ConnectionModel& m, End& reader, ModelLines& out) {
   out.push_back({reader.actor, "...", r->expected, kWokenByData});
 }
 
-// A send waiting for room at `reader`'s sender goes on once the flood has been read.
+// A send waiting for room at `reader`'s sender goes on once the flood has been read: that
+// is when unix_write_space() wakes it.
 void wake_sender(End& reader, End& sender, ModelLines& out) {
   if (!sender.blocked_send || reader.flood_buffers() != 0) return;
   const BlockedSend waiting = *sender.blocked_send;
   sender.blocked_send.reset();
   queue_stream_send(reader, waiting.bytes, waiting.flags);
   out.push_back({sender.actor, "...", fmt::format("= {}", waiting.bytes.size()), kWokenByRoom});
+}
+
+// Anything else that wakes the sender's socket (data arriving for it, the reader's SHUT_WR)
+// wakes the waiting send too, and it goes on if a buffer fits: less than SO_SNDBUF charged,
+// here once the flood's first buffer has been read (sock_wait_for_wmem()).
+void wake_sender_by_event(End& reader, End& sender, ModelLines& out) {
+  if (!sender.blocked_send || reader.flood_buffers() == 2) return;
+  const BlockedSend waiting = *sender.blocked_send;
+  sender.blocked_send.reset();
+  queue_stream_send(reader, waiting.bytes, waiting.flags);
+  out.push_back({sender.actor, "...", fmt::format("= {}", waiting.bytes.size()), kWokenByEvent});
 }
 
 // ---- What happens to the peer when an end goes away or shuts its writing --------------
@@ -545,6 +560,7 @@ class Send : public ModelCommand {
       result(fmt::format("= {}", bytes_.size()), (flags_ & MSG_OOB) ? kOobSend : kSendQueues);
     }
     wake_reader(m, peer, out);
+    wake_sender_by_event(self, peer, out);
   }
   std::string describe() const override {
     if (flood_) return fmt::format("{} floods ({})", who_ == 0 ? "a" : "b", msg_flags_name(flags_));
@@ -702,6 +718,7 @@ class Shutdown : public ModelCommand {
     if (writing) {
       peer.rcv_shut = true;
       wake_at_end(peer, out);
+      if (m.stream()) wake_sender_by_event(self, peer, out);
     }
   }
   std::string describe() const override {
