@@ -482,9 +482,7 @@ class Send : public ModelCommand {
         bytes_(flood_ ? std::string(kFloodBytes, kFloodByte)
                       : *rc::gen::container<std::string>(*rc::gen::inRange<std::size_t>(0, 25),
                                                          rc::gen::inRange('a', 'i'))),
-        flags_(*rc::gen::element(0, int{MSG_NOSIGNAL}, int{MSG_DONTWAIT},
-                                 MSG_NOSIGNAL | MSG_DONTWAIT) |
-               (flood_ ? int{MSG_DONTWAIT} : 0) | (!flood_ && *one_in(4) ? int{MSG_OOB} : 0)) {}
+        flags_(pick_flags(m, who_, flood_)) {}
 
   void checkPreconditions(const ConnectionModel& m) const override {
     const End& self = m.ends[static_cast<std::size_t>(who_)];
@@ -569,6 +567,16 @@ class Send : public ModelCommand {
   }
 
  private:
+  // With its buffer full, a sender mostly makes a send that waits: what wakes it is the
+  // point of a flood.
+  static int pick_flags(const ConnectionModel& m, int who, bool flood) {
+    const bool full = send_buffer_full(m.ends[static_cast<std::size_t>(1 - who)]);
+    const int nosignal = *rc::gen::element(0, int{MSG_NOSIGNAL});
+    const int dontwait = flood || (full ? *one_in(4) : *one_in(2)) ? int{MSG_DONTWAIT} : 0;
+    const int oob = !flood && *one_in(4) ? int{MSG_OOB} : 0;
+    return nosignal | dontwait | oob;
+  }
+
   int who_;
   bool flood_;
   std::string bytes_;
@@ -659,7 +667,7 @@ class Recv : public ModelCommand {
   // flood at the head is read in big pieces more often: a few bytes of it change little.
   static std::size_t pick_length(const End& self) {
     const bool flood_first = !self.queue.empty() && self.queue.front().flood;
-    const int pick = flood_first ? *rc::gen::element(6, 7, 8, 9)
+    const int pick = flood_first ? *rc::gen::element(6, 7, 8, 9, 9)
                                  : *rc::gen::weightedElement<int>({{7, 6}, {1, 7}, {1, 8}, {1, 9}});
     if (pick == 7) return kReadEverything;
     if (pick == 8 && self.queued_bytes() > 0) return self.queued_bytes();
