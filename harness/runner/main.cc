@@ -376,6 +376,11 @@ int main(int argc, char** argv) {
   }
 
   try {
+    // An empty path would otherwise surface as a filesystem error naming no option.
+    if (suite.empty())
+      throw RunnerError("--suite needs the path of a case program, such as build/sockspec-suite");
+    if (options.report_dir.empty())
+      throw RunnerError("--report needs a directory to write the report in");
     options.suite = std::filesystem::absolute(suite);
     // Cases run in directories of their own: a relative trace path would land there.
     options.report_dir = std::filesystem::absolute(options.report_dir);
