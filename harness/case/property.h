@@ -100,9 +100,8 @@ inline bool property_time_is_up() {
 // deadline; the property's test calls property_time_is_up() first, and sets
 // property_failed() when it fails. Where the time left would not cover shrinking a failure
 // (about 60 tests), a round runs without shrinking and a failure is shown as found. How
-// many ran is GoogleTest's "tests" property of the case (the suite's own --gtest_output
-// shows it; sockspec's report does not yet). A reproduce= in RC_PARAMS replays its
-// counterexample as with check_property().
+// many ran is the case's kTestsProperty, which sockspec shows on its PASS line and in its
+// reports. A reproduce= in RC_PARAMS replays its counterexample as with check_property().
 template <typename Property>
 void check_property_in_time(Property property, Clock::time_point deadline, double share = 0.5) {
   const auto metadata = property_metadata();
@@ -146,8 +145,9 @@ void check_property_in_time(Property property, Clock::time_point deadline, doubl
   passed -= property_tests_skipped();
   property_stop_time() = Clock::time_point::max();
   ::testing::Test::RecordProperty(
-      "tests", passed < wanted ? fmt::format("{} of {}: the time budget ran out", passed, wanted)
-                               : fmt::format("{}", passed));
+      protocol::kTestsProperty,
+      passed < wanted ? fmt::format("{} of {}: the time budget ran out", passed, wanted)
+                      : fmt::format("{}", passed));
 }
 
 }  // namespace sockspec

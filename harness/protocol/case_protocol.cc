@@ -87,6 +87,7 @@ bool write_record(const std::string& path, const ResultRecord& record) {
                   {"message", record.message},
                   {"skip_reason", record.skip_reason},
                   {"reproduce", record.reproduce},
+                  {"tests", record.tests},
                   {"traces", record.traces}};
   return write_file(path, j.dump() + "\n");
 }
@@ -101,6 +102,7 @@ std::optional<ResultRecord> read_record(const std::string& path) {
     r.message = j.value("message", "");
     r.skip_reason = j.value("skip_reason", "");
     r.reproduce = j.value("reproduce", "");
+    r.tests = j.value("tests", "");
     r.traces = j.value("traces", std::vector<std::string>{});
     return r;
   } catch (const json::exception&) {

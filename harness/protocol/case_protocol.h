@@ -41,6 +41,8 @@ std::string variable(const char* name);
 // GoogleTest test properties (Test::RecordProperty) by which a case adds to its record.
 inline constexpr const char* kReproduceProperty = "sockspec.reproduce";  // rapidcheck's string
 inline constexpr const char* kTracePropertyPrefix = "sockspec.trace.";   // + what it traced
+// How many tests a slow property ran: "100", or "37 of 100: the time budget ran out".
+inline constexpr const char* kTestsProperty = "sockspec.tests";
 
 enum class CaseKind { kGoogleTest, kScript };
 
@@ -72,6 +74,7 @@ struct ResultRecord {
   std::string message;      // the failures ("file:line\nmessage" each), or a script's mismatches
   std::string skip_reason;  // why a skipped case could not run here
   std::string reproduce;    // a failed property: rapidcheck's reproduce string
+  std::string tests;        // a property: how many tests it ran (kTestsProperty)
   std::vector<std::string> traces;  // traces the case wrote itself (in SOCKSPEC_TRACE_DIR)
 };
 

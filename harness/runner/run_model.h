@@ -52,6 +52,7 @@ struct CaseResult {
   std::string trace_note;  // e.g. "the traced re-run passed: the failure did not reproduce"
   std::string rapidcheck_reproduce;  // set for a failed property: replays its counterexample
   std::string reproduce_command;     // the command line that does so
+  std::string property_tests;        // a property: how many tests it ran ("100")
   std::string expected;              // an expected failure: what the expectation table says
   std::string note;  // what else happened: "its first run was lost: the case server ..."
 };

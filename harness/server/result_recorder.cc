@@ -56,6 +56,7 @@ void ResultRecorder::OnTestEnd(const ::testing::TestInfo& info) {
     const ::testing::TestProperty& p = result.GetTestProperty(i);
     const std::string_view key = p.key();
     if (key == protocol::kReproduceProperty) record_.reproduce = p.value();
+    if (key == protocol::kTestsProperty) record_.tests = p.value();
     if (key.starts_with(protocol::kTracePropertyPrefix)) record_.traces.push_back(p.value());
   }
   write();

@@ -102,6 +102,7 @@ CaseResult evaluate(const CaseInfo& info, const std::optional<protocol::ResultRe
     if (memory_error)
       result.message += " (under memcheck: a memory error)\n" + memcheck_report(result.output);
   }
+  result.property_tests = record->tests;
   if (result.status == Status::kFailed && !record->reproduce.empty()) {
     result.rapidcheck_reproduce = record->reproduce;
     result.reproduce_command = fmt::format("RC_PARAMS=reproduce={} {} --gtest_filter='{}'",

@@ -61,6 +61,8 @@ void Console::finished(const CaseResult& r) {
       fmt::print(out_, "SKIP {}: {}\n", r.info.name, r.message);
     else if (r.status == Status::kExpectedFailure)
       fmt::print(out_, "XFAIL {}: {}\n", r.info.name, r.expected);
+    else if (!r.property_tests.empty())
+      fmt::print(out_, "PASS {} ({:.2f} s, tests: {})\n", r.info.name, r.seconds, r.property_tests);
     else
       fmt::print(out_, "PASS {} ({:.2f} s)\n", r.info.name, r.seconds);
   }

@@ -97,6 +97,9 @@ void write_junit(const RunSummary& s, const std::filesystem::path& report_dir) {
                          escape_markup(r->info.rule));
       out << fmt::format("        <property name=\"citation\" value=\"{}\"/>\n",
                          escape_markup(r->info.citation));
+      if (!r->property_tests.empty())
+        out << fmt::format("        <property name=\"tests\" value=\"{}\"/>\n",
+                           escape_markup(r->property_tests));
       for (const auto& trace : r->traces)
         out << fmt::format("        <property name=\"trace\" value=\"{}\"/>\n",
                            escape_markup((report_dir / trace).string()));
@@ -141,6 +144,7 @@ void write_results_json(const RunSummary& s, const std::filesystem::path& report
     if (!r.note.empty()) c["note"] = r.note;
     if (!r.expected.empty()) c["expected"] = r.expected;
     if (!r.rapidcheck_reproduce.empty()) c["rapidcheck_reproduce"] = r.rapidcheck_reproduce;
+    if (!r.property_tests.empty()) c["property_tests"] = r.property_tests;
     cases.push_back(std::move(c));
   }
   char host[256] = "";
