@@ -359,18 +359,23 @@ class Parser {
     for (const auto& name : line.expect.bind_rights) variables_[line.actor].insert(name);
   }
 
-  // Bytes: "string", "string" * N for N copies of it, and pieces of either joined with +.
+  // Bytes: "string", "string" * N for N copies of it, and pieces of either joined with +;
+  // 16 MiB at most in all, so that no line can make the parser allocate without bound.
+  static constexpr std::size_t kMostBytes = std::size_t{1} << 24;
   std::string bytes_literal(LineReader& r) {
-    std::string bytes = repeated_string(r);
-    while (r.accept("+")) bytes += repeated_string(r);
+    std::string bytes = repeated_string(r, 0);
+    while (r.accept("+")) bytes += repeated_string(r, bytes.size());
     return bytes;
   }
-  std::string repeated_string(LineReader& r) {
+  std::string repeated_string(LineReader& r, std::size_t before) {
+    const int start = r.column();
     std::string bytes = r.string_literal();
     if (!r.accept("*")) return bytes;
     const int column = r.column();
     const long times = r.integer();
     if (times < 0 || times > (1 << 24)) r.fail(column, "repeat count must be 0..16777216");
+    if (before + bytes.size() * static_cast<std::size_t>(times) > kMostBytes)
+      r.fail(start, "bytes may be at most 16777216 in all");
     std::string repeated;
     repeated.reserve(bytes.size() * static_cast<std::size_t>(times));
     for (long i = 0; i < times; ++i) repeated += bytes;
