@@ -2,6 +2,7 @@
 
 #include <fnmatch.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -38,9 +39,11 @@ void check_complete(const Expectation& e) {
                     e.where));
 }
 
-}  // namespace
-
-std::vector<Expectation> load_expectations(const std::filesystem::path& file) {
+// Reads `file`, whose includes have been followed from the tables in `including` (outermost
+// first): a table that includes itself, at any depth, is an error rather than a recursion
+// without end.
+std::vector<Expectation> load_table(const std::filesystem::path& file,
+                                    std::vector<std::filesystem::path>& including) {
   std::vector<Expectation> table;
   std::ifstream in(file);
   if (!in) return table;
@@ -73,7 +76,18 @@ std::vector<Expectation> load_expectations(const std::filesystem::path& file) {
       const auto included = file.parent_path() / value;
       if (!std::filesystem::exists(included))
         throw RunnerError(fmt::format("{}: include: {} does not exist", where, included.string()));
-      for (auto& e : load_expectations(included)) table.push_back(std::move(e));
+      if (!std::filesystem::is_regular_file(included))
+        throw RunnerError(
+            fmt::format("{}: include: {} is not a regular file", where, included.string()));
+      including.push_back(std::filesystem::weakly_canonical(file));
+      const auto target = std::filesystem::weakly_canonical(included);
+      if (std::find(including.begin(), including.end(), target) != including.end())
+        throw RunnerError(
+            fmt::format("{}: include: {} includes itself; drop one of the "
+                        "include lines",
+                        where, included.string()));
+      for (auto& e : load_table(included, including)) table.push_back(std::move(e));
+      including.pop_back();
       continue;
     }
     if (!entry) {
@@ -104,6 +118,13 @@ std::vector<Expectation> load_expectations(const std::filesystem::path& file) {
   }
   finish();
   return table;
+}
+
+}  // namespace
+
+std::vector<Expectation> load_expectations(const std::filesystem::path& file) {
+  std::vector<std::filesystem::path> including;
+  return load_table(file, including);
 }
 
 void apply_expectations(const std::vector<Expectation>& table, CaseResult& result) {
