@@ -460,12 +460,30 @@ void end_goes_away(ConnectionModel& m, int i, ModelLines& out) {
 
 // ---- Commands ---------------------------------------------------------------------------
 
+// A call made by one end's actor. The end is picked among those whose actor can make a
+// call, and every command's first precondition is that it still can.
 class ModelCommand : public ScriptedCommand<ConnectionModel> {
+ public:
+  void checkPreconditions(const ConnectionModel& m) const override { RC_PRE(own_end(m).usable()); }
+
  protected:
+  explicit ModelCommand(const ConnectionModel& m) : who_(pick_usable(m)) {}
+
+  End& own_end(ConnectionModel& m) const { return m.ends[index()]; }
+  const End& own_end(const ConnectionModel& m) const { return m.ends[index()]; }
+  End& other_end(ConnectionModel& m) const { return m.ends[1 - index()]; }
+  const End& other_end(const ConnectionModel& m) const { return m.ends[1 - index()]; }
+  const char* who_name() const { return who_ == 0 ? "a" : "b"; }
+
   // true once in n, whatever the size (gen::inRange narrows its range at small sizes).
   static rc::Gen<bool> one_in(std::size_t n) {
     return rc::gen::weightedElement<bool>({{1, true}, {n - 1, false}});
   }
+
+  const int who_;  // 0: a's end, 1: b's
+
+ private:
+  std::size_t index() const { return static_cast<std::size_t>(who_); }
   static int pick_usable(const ConnectionModel& m) {
     std::vector<int> usable;
     for (int i = 0; i < 2; ++i)
@@ -477,7 +495,7 @@ class ModelCommand : public ScriptedCommand<ConnectionModel> {
 class Send : public ModelCommand {
  public:
   explicit Send(const ConnectionModel& m)
-      : who_(pick_usable(m)),
+      : ModelCommand(m),
         flood_(m.stream() && *one_in(8)),
         bytes_(flood_ ? std::string(kFloodBytes, kFloodByte)
                       : *rc::gen::container<std::string>(*rc::gen::inRange<std::size_t>(0, 25),
@@ -485,9 +503,9 @@ class Send : public ModelCommand {
         flags_(pick_flags(m, who_, flood_)) {}
 
   void checkPreconditions(const ConnectionModel& m) const override {
-    const End& self = m.ends[static_cast<std::size_t>(who_)];
-    const End& peer = m.ends[static_cast<std::size_t>(1 - who_)];
-    RC_PRE(self.usable());
+    const End& self = own_end(m);
+    const End& peer = other_end(m);
+    ModelCommand::checkPreconditions(m);
     RC_PRE(!(flags_ & MSG_OOB) || !m.stream() || m.oob);
     // Room, far from any limit but the flood's; and an actor killed by SIGPIPE must leave
     // the other end.
@@ -509,8 +527,8 @@ class Send : public ModelCommand {
 
  protected:
   void perform(ConnectionModel& m, ModelLines& out) const override {
-    End& self = m.ends[static_cast<std::size_t>(who_)];
-    End& peer = m.ends[static_cast<std::size_t>(1 - who_)];
+    End& self = own_end(m);
+    End& peer = other_end(m);
     const std::string call =
         fmt::format("send({}, {}, {})", self.fd, script_bytes(bytes_), msg_flags_name(flags_));
     auto result = [&](std::string expected, const char* why) {
@@ -561,9 +579,8 @@ class Send : public ModelCommand {
     wake_sender_by_event(self, peer, out);
   }
   std::string describe() const override {
-    if (flood_) return fmt::format("{} floods ({})", who_ == 0 ? "a" : "b", msg_flags_name(flags_));
-    return fmt::format("{} sends {} ({})", who_ == 0 ? "a" : "b", quote_bytes(bytes_),
-                       msg_flags_name(flags_));
+    if (flood_) return fmt::format("{} floods ({})", who_name(), msg_flags_name(flags_));
+    return fmt::format("{} sends {} ({})", who_name(), quote_bytes(bytes_), msg_flags_name(flags_));
   }
 
  private:
@@ -577,7 +594,6 @@ class Send : public ModelCommand {
     return nosignal | dontwait | oob;
   }
 
-  int who_;
   bool flood_;
   std::string bytes_;
   int flags_;
@@ -586,23 +602,23 @@ class Send : public ModelCommand {
 class Recv : public ModelCommand {
  public:
   explicit Recv(const ConnectionModel& m)
-      : who_(pick_usable(m)),
-        length_(pick_length(m.ends[static_cast<std::size_t>(who_)])),
+      : ModelCommand(m),
+        length_(pick_length(own_end(m))),
         flags_(*rc::gen::element(0, int{MSG_DONTWAIT}, int{MSG_PEEK}, MSG_PEEK | MSG_DONTWAIT,
                                  int{MSG_WAITALL}, m.stream() ? 0 : int{MSG_TRUNC},
                                  m.stream() ? 0 : MSG_TRUNC | MSG_PEEK, int{MSG_OOB},
                                  MSG_OOB | MSG_PEEK)) {}
 
   void checkPreconditions(const ConnectionModel& m) const override {
-    const End& self = m.ends[static_cast<std::size_t>(who_)];
-    const End& peer = m.ends[static_cast<std::size_t>(1 - who_)];
-    RC_PRE(self.usable());
+    const End& self = own_end(m);
+    const End& peer = other_end(m);
+    ModelCommand::checkPreconditions(m);
     if (flags_ & MSG_OOB) {
       RC_PRE(!m.stream() || m.oob);
       return;  // never waits
     }
     ConnectionModel after = m;
-    End& tried = after.ends[static_cast<std::size_t>(who_)];
+    End& tried = own_end(after);
     const auto r = read_queued(after, tried, length_, flags_);
     const bool nothing = !r && self.error == 0 && !self.rcv_shut;
     const bool waits = nothing && !m.nonblocking && !(flags_ & MSG_DONTWAIT);
@@ -622,8 +638,8 @@ class Recv : public ModelCommand {
 
  protected:
   void perform(ConnectionModel& m, ModelLines& out) const override {
-    End& self = m.ends[static_cast<std::size_t>(who_)];
-    End& peer = m.ends[static_cast<std::size_t>(1 - who_)];
+    End& self = own_end(m);
+    End& peer = other_end(m);
     const std::string call = fmt::format("{}({}, {}, {})", m.stream() ? "recv" : "recvmsg", self.fd,
                                          length_, msg_flags_name(flags_));
     auto result = [&](std::string expected, const char* why) {
@@ -658,7 +674,7 @@ class Recv : public ModelCommand {
     self.blocked_recv = BlockedRecv{length_, flags_};
   }
   std::string describe() const override {
-    return fmt::format("{} reads {} ({})", who_ == 0 ? "a" : "b", length_, msg_flags_name(flags_));
+    return fmt::format("{} reads {} ({})", who_name(), length_, msg_flags_name(flags_));
   }
 
  private:
@@ -691,7 +707,6 @@ class Recv : public ModelCommand {
       self.queue.erase(std::prev(pending));
   }
 
-  int who_;
   std::size_t length_;
   int flags_;
 };
@@ -699,16 +714,12 @@ class Recv : public ModelCommand {
 class Shutdown : public ModelCommand {
  public:
   explicit Shutdown(const ConnectionModel& m)
-      : who_(pick_usable(m)), how_(*rc::gen::element(int{SHUT_RD}, int{SHUT_WR}, int{SHUT_RDWR})) {}
-
-  void checkPreconditions(const ConnectionModel& m) const override {
-    RC_PRE(m.ends[static_cast<std::size_t>(who_)].usable());
-  }
+      : ModelCommand(m), how_(*rc::gen::element(int{SHUT_RD}, int{SHUT_WR}, int{SHUT_RDWR})) {}
 
  protected:
   void perform(ConnectionModel& m, ModelLines& out) const override {
-    End& self = m.ends[static_cast<std::size_t>(who_)];
-    End& peer = m.ends[static_cast<std::size_t>(1 - who_)];
+    End& self = own_end(m);
+    End& peer = other_end(m);
     out.push_back(
         {self.actor, fmt::format("shutdown({}, {})", self.fd, shutdown_name()), "= 0", kShutdown});
     const bool reading = how_ == SHUT_RD || how_ == SHUT_RDWR;
@@ -730,50 +741,42 @@ class Shutdown : public ModelCommand {
     }
   }
   std::string describe() const override {
-    return fmt::format("{} shuts down {}", who_ == 0 ? "a" : "b", shutdown_name());
+    return fmt::format("{} shuts down {}", who_name(), shutdown_name());
   }
 
  private:
   std::string shutdown_name() const {
     return how_ == SHUT_RD ? "SHUT_RD" : how_ == SHUT_WR ? "SHUT_WR" : "SHUT_RDWR";
   }
-  int who_;
   int how_;
 };
 
 class Close : public ModelCommand {
  public:
-  explicit Close(const ConnectionModel& m) : who_(pick_usable(m)) {}
+  explicit Close(const ConnectionModel& m) : ModelCommand(m) {}
 
   void checkPreconditions(const ConnectionModel& m) const override {
-    RC_PRE(m.ends[static_cast<std::size_t>(who_)].usable());
-    RC_PRE(m.ends[static_cast<std::size_t>(1 - who_)].present());  // someone is left to call
+    ModelCommand::checkPreconditions(m);
+    RC_PRE(other_end(m).present());  // someone is left to call
   }
 
  protected:
   void perform(ConnectionModel& m, ModelLines& out) const override {
-    const End& self = m.ends[static_cast<std::size_t>(who_)];
+    const End& self = own_end(m);
     out.push_back({self.actor, fmt::format("close({})", self.fd), "= 0", kClose});
     end_goes_away(m, who_, out);
   }
-  std::string describe() const override { return fmt::format("{} closes", who_ == 0 ? "a" : "b"); }
-
- private:
-  int who_;
+  std::string describe() const override { return fmt::format("{} closes", who_name()); }
 };
 
 class Poll : public ModelCommand {
  public:
-  explicit Poll(const ConnectionModel& m) : who_(pick_usable(m)) {}
-
-  void checkPreconditions(const ConnectionModel& m) const override {
-    RC_PRE(m.ends[static_cast<std::size_t>(who_)].usable());
-  }
+  explicit Poll(const ConnectionModel& m) : ModelCommand(m) {}
 
  protected:
   void perform(ConnectionModel& m, ModelLines& out) const override {
-    const End& self = m.ends[static_cast<std::size_t>(who_)];
-    const End& peer = m.ends[static_cast<std::size_t>(1 - who_)];
+    const End& self = own_end(m);
+    const End& peer = other_end(m);
     std::vector<std::string> revents;
     if (!self.queue.empty() || self.rcv_shut) revents.push_back("POLLIN");
     if (self.pending_oob()) revents.push_back("POLLPRI");
@@ -788,71 +791,54 @@ class Poll : public ModelCommand {
                    fmt::format("poll({}, POLLIN|POLLPRI|POLLOUT|POLLRDHUP, 0)", self.fd), returned,
                    kPoll});
   }
-  std::string describe() const override { return fmt::format("{} polls", who_ == 0 ? "a" : "b"); }
-
- private:
-  int who_;
+  std::string describe() const override { return fmt::format("{} polls", who_name()); }
 };
 
 class Fionread : public ModelCommand {
  public:
-  explicit Fionread(const ConnectionModel& m) : who_(pick_usable(m)) {}
-
-  void checkPreconditions(const ConnectionModel& m) const override {
-    RC_PRE(m.ends[static_cast<std::size_t>(who_)].usable());
-  }
+  explicit Fionread(const ConnectionModel& m) : ModelCommand(m) {}
 
  protected:
   void perform(ConnectionModel& m, ModelLines& out) const override {
-    const End& self = m.ends[static_cast<std::size_t>(who_)];
+    const End& self = own_end(m);
     const std::size_t predicted = self.queued_bytes() + self.stale + (planted_mistake() ? 1 : 0);
     out.push_back({self.actor, fmt::format("ioctl({}, FIONREAD)", self.fd),
                    fmt::format("= {}", predicted), kFionread});
   }
-  std::string describe() const override {
-    return fmt::format("{} asks FIONREAD", who_ == 0 ? "a" : "b");
-  }
-
- private:
-  int who_;
+  std::string describe() const override { return fmt::format("{} asks FIONREAD", who_name()); }
 };
 
 // TIOCOUTQ, asked only when the answer is a number of bytes: 0, all read.
 class Outq : public ModelCommand {
  public:
-  explicit Outq(const ConnectionModel& m) : who_(pick_usable(m)) {}
+  explicit Outq(const ConnectionModel& m) : ModelCommand(m) {}
 
   void checkPreconditions(const ConnectionModel& m) const override {
-    RC_PRE(m.ends[static_cast<std::size_t>(who_)].usable());
-    RC_PRE(m.ends[static_cast<std::size_t>(1 - who_)].queue.empty());
+    ModelCommand::checkPreconditions(m);
+    RC_PRE(other_end(m).queue.empty());
   }
 
  protected:
   void perform(ConnectionModel& m, ModelLines& out) const override {
-    const End& self = m.ends[static_cast<std::size_t>(who_)];
+    const End& self = own_end(m);
     out.push_back({self.actor, fmt::format("ioctl({}, TIOCOUTQ)", self.fd), "= 0", kOutqEmpty});
   }
-  std::string describe() const override {
-    return fmt::format("{} asks TIOCOUTQ", who_ == 0 ? "a" : "b");
-  }
-
- private:
-  int who_;
+  std::string describe() const override { return fmt::format("{} asks TIOCOUTQ", who_name()); }
 };
 
 // SIOCATMARK, where the kernel has AF_UNIX out-of-band data (the ioctl comes with it).
 class AtMark : public ModelCommand {
  public:
-  explicit AtMark(const ConnectionModel& m) : who_(pick_usable(m)) {}
+  explicit AtMark(const ConnectionModel& m) : ModelCommand(m) {}
 
   void checkPreconditions(const ConnectionModel& m) const override {
     RC_PRE(m.oob);
-    RC_PRE(m.ends[static_cast<std::size_t>(who_)].usable());
+    ModelCommand::checkPreconditions(m);
   }
 
  protected:
   void perform(ConnectionModel& m, ModelLines& out) const override {
-    const End& self = m.ends[static_cast<std::size_t>(who_)];
+    const End& self = own_end(m);
     const std::string call = fmt::format("ioctl({}, SIOCATMARK)", self.fd);
     m.used_oob = true;
     if (!m.stream()) return out.push_back({self.actor, call, "= -1 EOPNOTSUPP", kAtMarkStream});
@@ -864,31 +850,26 @@ class AtMark : public ModelCommand {
         (q[0].oob || (q[0].bytes.empty() && (!self.pending_oob() || (q.size() > 1 && q[1].oob))));
     out.push_back({self.actor, call, at_mark ? "= 1" : "= 0", kAtMark});
   }
-  std::string describe() const override {
-    return fmt::format("{} asks SIOCATMARK", who_ == 0 ? "a" : "b");
-  }
-
- private:
-  int who_;
+  std::string describe() const override { return fmt::format("{} asks SIOCATMARK", who_name()); }
 };
 
 // SO_PEEK_OFF on a stream end: set it, or read it back.
 class PeekOffset : public ModelCommand {
  public:
   explicit PeekOffset(const ConnectionModel& m)
-      : who_(pick_usable(m)), set_(*rc::gen::arbitrary<bool>()), value_(*rc::gen::inRange(-1, 9)) {}
+      : ModelCommand(m), set_(*rc::gen::arbitrary<bool>()), value_(*rc::gen::inRange(-1, 9)) {}
 
   void checkPreconditions(const ConnectionModel& m) const override {
     RC_PRE(m.stream());
-    const End& self = m.ends[static_cast<std::size_t>(who_)];
-    RC_PRE(self.usable());
+    const End& self = own_end(m);
+    ModelCommand::checkPreconditions(m);
     // The case language reads an option value of -1 as a failed call: read back only 0 and up.
     RC_PRE(set_ || self.peek_off >= 0);
   }
 
  protected:
   void perform(ConnectionModel& m, ModelLines& out) const override {
-    End& self = m.ends[static_cast<std::size_t>(who_)];
+    End& self = own_end(m);
     if (set_) {
       out.push_back({self.actor,
                      fmt::format("setsockopt({}, SOL_SOCKET, SO_PEEK_OFF, {})", self.fd, value_),
@@ -900,37 +881,27 @@ class PeekOffset : public ModelCommand {
                    fmt::format("= {}", self.peek_off), kPeekOff});
   }
   std::string describe() const override {
-    return set_ ? fmt::format("{} sets SO_PEEK_OFF to {}", who_ == 0 ? "a" : "b", value_)
-                : fmt::format("{} reads SO_PEEK_OFF", who_ == 0 ? "a" : "b");
+    return set_ ? fmt::format("{} sets SO_PEEK_OFF to {}", who_name(), value_)
+                : fmt::format("{} reads SO_PEEK_OFF", who_name());
   }
 
  private:
-  int who_;
   bool set_;
   int value_;
 };
 
 class SoError : public ModelCommand {
  public:
-  explicit SoError(const ConnectionModel& m) : who_(pick_usable(m)) {}
-
-  void checkPreconditions(const ConnectionModel& m) const override {
-    RC_PRE(m.ends[static_cast<std::size_t>(who_)].usable());
-  }
+  explicit SoError(const ConnectionModel& m) : ModelCommand(m) {}
 
  protected:
   void perform(ConnectionModel& m, ModelLines& out) const override {
-    End& self = m.ends[static_cast<std::size_t>(who_)];
+    End& self = own_end(m);
     out.push_back({self.actor, fmt::format("getsockopt({}, SOL_SOCKET, SO_ERROR)", self.fd),
                    fmt::format("= {}", self.error == 0 ? "0" : errno_name(self.error)), kSoError});
     self.error = 0;
   }
-  std::string describe() const override {
-    return fmt::format("{} takes SO_ERROR", who_ == 0 ? "a" : "b");
-  }
-
- private:
-  int who_;
+  std::string describe() const override { return fmt::format("{} takes SO_ERROR", who_name()); }
 };
 
 // ---- Set-up and the property ------------------------------------------------------------
