@@ -230,7 +230,8 @@ TaskWait judge_syscall(const TaskSample& t, int harness_fd_floor) {
       return a[1] == F_SETLKW || a[1] == F_OFD_SETLKW ? TaskWait{WaitKind::kForOthers, call}
                                                       : TaskWait{WaitKind::kUnknown, call};
     case SYS_recvmmsg:
-      if (a[4] != 0) return {WaitKind::kForTime, call + " with a timeout"};
+      // Its timeout is checked only after each datagram it receives (recvmmsg(2) BUGS): one
+      // that waits for a datagram waits as long as there is none, timeout or not.
       return judge_fd_wait(t, call, harness_fd_floor);
     default:
       if (receives(nr) || sends(nr)) return judge_fd_wait(t, call, harness_fd_floor);
