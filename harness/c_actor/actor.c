@@ -12,11 +12,13 @@
  *              fd VAR | int N | bytes HEX | path HEX | addr HEX LEN | sendrights VAR... |
  *              creds | ints N... | byteslist HEX... ("-": no bytes)
  *   "fork"     NAME: fork; the child becomes actor NAME (its channel is on the command line)
+ *              and says it is ready on its own channel
  *   "thread"   NAME: a new thread becomes actor NAME, sharing this process's fds
  *   "as"       "UID GID": setgroups(), setgid(), setuid() from now on
  *   "limit"    "RESOURCE N": setrlimit(), soft and hard
  *   "unshare"  a new network namespace (with a user namespace when not root)
  *   "landlock" "abstract": a Landlock domain that reaches no abstract socket outside it
+ *   "fds"      which fds its names hold (a faulted run's leak check)
  *   "end"      the case is over
  *
  * and gets back "result" with a JSON object (value, err, data, address, fds, events, ...) or
@@ -102,7 +104,14 @@ static void set_variable(const char* name, int fd) {
   pthread_mutex_lock(&variables_lock);
   for (int i = 0; i < variable_count; ++i)
     if (strcmp(variables[i].name, name) == 0) {
+      /* A name bound again while its fd is open: the fd stays open, so it keeps a name of
+       * its own ("c'"), or it would look leaked. */
+      const int old = variables[i].fd;
       variables[i].fd = fd;
+      if (old != fd && fcntl(old, F_GETFD) != -1 && variable_count < kMaxVariables) {
+        snprintf(variables[variable_count].name, sizeof variables[0].name, "%.62s'", name);
+        variables[variable_count++].fd = old;
+      }
       pthread_mutex_unlock(&variables_lock);
       return;
     }
@@ -226,6 +235,8 @@ struct outcome {
   char* messages[kMaxList]; /* malloc'd */
   size_t message_lengths[kMaxList];
   int message_count;
+  unsigned long bound_inodes[kMaxRights + 2]; /* of the fds bound to names, in that order */
+  int bound_count;
 };
 
 static void send_outcome(const struct channel* me, const struct outcome* o) {
@@ -265,6 +276,11 @@ static void send_outcome(const struct channel* me, const struct outcome* o) {
       append_hex(&r, o->messages[i], o->message_lengths[i]);
       append(&r, "\"");
     }
+    append(&r, "]");
+  }
+  if (o->bound_count > 0) {
+    append(&r, ",\"inodes\":[");
+    for (int i = 0; i < o->bound_count; ++i) append(&r, "%s%lu", i ? "," : "", o->bound_inodes[i]);
     append(&r, "]");
   }
   append(&r, "}");
@@ -941,17 +957,46 @@ static const struct {
     {"sigpending", call_sigpending},
 };
 
-/* Names the fds the call produced, as the request says. */
-static void bind_results(const struct request* q, const struct outcome* o) {
+/* Binds `name` to `fd` and notes the fd's inode: the interpreter tells sockets apart by it. */
+static void bind_name(struct outcome* o, const char* name, int fd) {
+  struct stat st;
+  set_variable(name, fd);
+  o->bound_inodes[o->bound_count++] = fstat(fd, &st) == 0 ? (unsigned long)st.st_ino : 0;
+}
+
+/* Names the fds the call produced, as the request says. A received fd the script gave no
+ * name is closed: nothing could use it, and it would stay open unseen. */
+static void bind_results(const struct request* q, struct outcome* o) {
   if (o->value == -1) return;
   if (q->result_count == 2 && o->fd_count == 2) {
-    set_variable(q->results[0], o->fds[0]);
-    set_variable(q->results[1], o->fds[1]);
-  } else if (q->result_count == 1) {
-    set_variable(q->results[0], (int)o->value);
+    bind_name(o, q->results[0], o->fds[0]);
+    bind_name(o, q->results[1], o->fds[1]);
+    return;
   }
-  for (int i = 0; i < q->rights_count && i < o->fd_count; ++i)
-    set_variable(q->rights[i], o->fds[i]);
+  if (q->result_count == 1) bind_name(o, q->results[0], (int)o->value);
+  for (int i = 0; i < o->fd_count; ++i) {
+    if (i < q->rights_count)
+      bind_name(o, q->rights[i], o->fds[i]);
+    else
+      close(o->fds[i]);
+  }
+}
+
+/* "fds": the fds the actor's names hold, open ones only, for a faulted run's check that no fd
+ * is open that no name holds (a leak). */
+static void send_named_fds(const struct channel* me) {
+  struct reply r = {malloc(256), 0, 256};
+  if (!r.text) _exit(4);
+  append(&r, "{\"value\":0,\"err\":0,\"named\":[");
+  int first = 1;
+  pthread_mutex_lock(&variables_lock);
+  for (int i = 0; i < variable_count; ++i)
+    if (fcntl(variables[i].fd, F_GETFD) != -1)
+      append(&r, "%s%d", first ? "" : ",", variables[i].fd), first = 0;
+  pthread_mutex_unlock(&variables_lock);
+  append(&r, "]}");
+  send_message(me, "result", r.text, r.length);
+  free(r.text);
 }
 
 static void make_call(const struct channel* me, char* payload) {
@@ -1096,6 +1141,9 @@ static void serve(struct channel me) {
           close(me.in), close(me.out);
           me = child;
           take_actor_name(&me);
+          /* Ready: the calls of its setup are behind it, so that none of them can be taken
+           * for the next line's call (a fault injected into the next close()). */
+          send_value(&me, 0, 0);
         } else {
           close(child.in), close(child.out);
           send_value(&me, pid, pid < 0 ? errno : 0);
@@ -1139,6 +1187,8 @@ static void serve(struct channel me) {
     } else if (strcmp(tag, "unshare") == 0) {
       const int rc = enter_new_network_namespace();
       send_value(&me, rc, rc ? errno : 0);
+    } else if (strcmp(tag, "fds") == 0) {
+      send_named_fds(&me);
     } else if (strcmp(tag, "landlock") == 0) {
       const int rc = enter_landlock_abstract_scope();
       send_value(&me, rc, rc ? errno : 0);

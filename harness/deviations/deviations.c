@@ -10,6 +10,8 @@
  *   epipe-as-econnreset  send/sendto/sendmsg/write/writev that fail with EPIPE report ECONNRESET
  *   ignore-nosignal      send/sendto/sendmsg lose MSG_NOSIGNAL: a broken stream raises SIGPIPE
  *   bind-errno:FROM:TO   a bind() that fails with errno FROM reports TO (bind-errno:EACCES:EPERM)
+ *   drop-byte            on SOCK_STREAM, a receive of 2+ bytes loses the first of them
+ *   leak-received-fd     recvmsg() keeps a copy of the first fd it receives, open and unknown
  *
  * Only AF_UNIX sockets deviate (their SO_DOMAIN says so); every other fd, the pipes the
  * harness talks over included, gets the libc call untouched. SHIM_DEVIATION unset, or set to
@@ -38,7 +40,9 @@ enum deviation {
   kIgnoreDontwait,
   kEpipeAsEconnreset,
   kIgnoreNosignal,
-  kBindErrno
+  kBindErrno,
+  kDropByte,
+  kLeakReceivedFd
 };
 
 static enum deviation deviation = kNone;
@@ -215,31 +219,65 @@ ssize_t writev(int fd, const struct iovec* iov, int count) {
   return sent(fd, result);
 }
 
+/* drop-byte: what a receive of `result` bytes into `data` gives the caller: a stream's bytes
+ * but the first, which is gone as if the kernel had lost it. */
+static ssize_t received(int fd, char* data, ssize_t result, int flags) {
+  if (deviation != kDropByte || result < 2 || (flags & MSG_PEEK) || !is_unix_stream(fd))
+    return result;
+  memmove(data, data + 1, (size_t)result - 1);
+  return result - 1;
+}
+
+/* leak-received-fd: a copy of the first fd the message carried, which no one will close. */
+static void leak_first_received_fd(const struct msghdr* message, ssize_t result) {
+  if (deviation != kLeakReceivedFd || result < 0 || !message) return;
+  for (struct cmsghdr* cmsg = CMSG_FIRSTHDR(message); cmsg;
+       cmsg = CMSG_NXTHDR((struct msghdr*)message, cmsg))
+    if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS &&
+        cmsg->cmsg_len > CMSG_LEN(0)) {
+      int fd;
+      memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
+      const int saved = errno;
+      (void)dup(fd);
+      errno = saved;
+      return;
+    }
+}
+
 ssize_t recv(int fd, void* data, size_t length, int flags) {
-  return real_recv()(fd, data, length, recv_flags(fd, flags));
+  return received(fd, data, real_recv()(fd, data, length, recv_flags(fd, flags)), flags);
 }
 
 ssize_t recvfrom(int fd, void* data, size_t length, int flags, __SOCKADDR_ARG from,
                  socklen_t* from_length) {
-  return real_recvfrom()(fd, data, length, recv_flags(fd, flags), from, from_length);
+  return received(
+      fd, data, real_recvfrom()(fd, data, length, recv_flags(fd, flags), from, from_length), flags);
 }
 
 ssize_t recvmsg(int fd, struct msghdr* message, int flags) {
-  return real_recvmsg()(fd, message, recv_flags(fd, flags));
+  ssize_t result = real_recvmsg()(fd, message, recv_flags(fd, flags));
+  leak_first_received_fd(message, result);
+  if (message && message->msg_iovlen > 0 && (size_t)result <= message->msg_iov[0].iov_len)
+    result = received(fd, message->msg_iov[0].iov_base, result, flags);
+  return result;
 }
 
 /* A program built with _FORTIFY_SOURCE calls these for recv() and recvfrom(); libc's own
  * versions would reach the kernel without passing through the two above. */
 ssize_t __recv_chk(int fd, void* data, size_t length, size_t size, int flags);
 ssize_t __recv_chk(int fd, void* data, size_t length, size_t size, int flags) {
-  return real___recv_chk()(fd, data, length, size, recv_flags(fd, flags));
+  return received(fd, data, real___recv_chk()(fd, data, length, size, recv_flags(fd, flags)),
+                  flags);
 }
 
 ssize_t __recvfrom_chk(int fd, void* data, size_t length, size_t size, int flags,
                        __SOCKADDR_ARG from, socklen_t* from_length);
 ssize_t __recvfrom_chk(int fd, void* data, size_t length, size_t size, int flags,
                        __SOCKADDR_ARG from, socklen_t* from_length) {
-  return real___recvfrom_chk()(fd, data, length, size, recv_flags(fd, flags), from, from_length);
+  return received(
+      fd, data,
+      real___recvfrom_chk()(fd, data, length, size, recv_flags(fd, flags), from, from_length),
+      flags);
 }
 
 int bind(int fd, __CONST_SOCKADDR_ARG address, socklen_t length) {
@@ -278,7 +316,9 @@ __attribute__((constructor)) static void choose_deviation(void) {
   } simple[] = {{"reorder-stream", kReorderStream},
                 {"ignore-dontwait", kIgnoreDontwait},
                 {"epipe-as-econnreset", kEpipeAsEconnreset},
-                {"ignore-nosignal", kIgnoreNosignal}};
+                {"ignore-nosignal", kIgnoreNosignal},
+                {"drop-byte", kDropByte},
+                {"leak-received-fd", kLeakReceivedFd}};
   const char* value = getenv("SHIM_DEVIATION");
   if (value) {
     for (size_t i = 0; i < sizeof simple / sizeof simple[0]; ++i)
@@ -298,7 +338,7 @@ __attribute__((constructor)) static void choose_deviation(void) {
     fprintf(stderr, "libsockspec-deviations: SHIM_DEVIATION is not set;");
   fprintf(stderr,
           " the deviations are reorder-stream, ignore-dontwait, epipe-as-econnreset, "
-          "ignore-nosignal, bind-errno:FROM:TO (FROM, TO among");
+          "ignore-nosignal, drop-byte, leak-received-fd, bind-errno:FROM:TO (FROM, TO among");
   for (size_t i = 0; i < sizeof errnos / sizeof errnos[0]; ++i)
     fprintf(stderr, " %s", errnos[i].name);
   fprintf(stderr, ")\n");

@@ -10,6 +10,8 @@
 //   sockspec calls             the calls of the case language (cases/LANGUAGE.md's reference)
 //   sockspec matrix --target T1,T2,... [run options]   runs each target, then the table
 //   sockspec matrix --merge RESULTS.json...  [--report DIR]   the table of earlier runs
+//   sockspec faults [--plan inject,signal,kill,limits] [--filter PATTERN] [run options]
+//                   the scripted cases under fault plans, their invariants checked
 //
 // A target that is not installed or cannot run here is an error (exit 3), never a silent
 // native run. Exit statuses: runner_error.h.
@@ -29,6 +31,7 @@
 #include "runner/engine/case_list.h"
 #include "runner/engine/run_cases.h"
 #include "runner/engine/target.h"
+#include "runner/fault_campaign.h"
 #include "runner/judgement/expectations.h"
 #include "runner/presentation/console.h"
 #include "runner/presentation/matrix.h"
@@ -36,6 +39,7 @@
 #include "runner/presentation/rule_list.h"
 #include "runner/runner_error.h"
 #include "script/calls.h"
+#include "script/fault_plans.h"
 
 namespace sockspec {
 namespace {
@@ -351,13 +355,29 @@ int main(int argc, char** argv) {
   matrix->add_option("--suite", suite, "Case program (default: sockspec-suite beside sockspec)");
   add_run_options(matrix);
 
+  std::vector<std::string> plans = script::fault_plan_names();
+  auto* faults = app.add_subcommand(
+      "faults",
+      "Run the scripted cases under fault plans and check what must hold whatever the fault");
+  faults
+      ->add_option("--plan", plans,
+                   "Fault plans, comma-separated: inject, signal, kill, limits (default: all)")
+      ->delimiter(',')
+      ->check(CLI::IsMember(script::fault_plan_names()));
+  faults->add_option("--filter", filter,
+                     "Cases to fault: POS:POS:-NEG:NEG, globs matching names or catalogue rows");
+  add_run_options(faults);
+  add_target_options(faults);
+  faults->add_option("--suite", suite, "Case program that serves them (default: sockspec-suite)");
+  faults->add_option("--cases", cases_dir, "Folder of scripted cases (*.case)");
+
   const std::vector<std::string_view> commands{"run",      "list",  "script", "targets",
-                                               "features", "calls", "matrix"};
+                                               "features", "calls", "matrix", "faults"};
   if (argc > 1 && argv[1][0] != '-' &&
       std::find(commands.begin(), commands.end(), argv[1]) == commands.end()) {
     fmt::print(stderr,
                "sockspec: unknown command '{}'; the commands are run, list, script, targets, "
-               "features, calls and matrix (see `sockspec --help`)\n",
+               "features, calls, matrix and faults (see `sockspec --help`)\n",
                argv[1]);
     return kUsageOrEnvironment;
   }
@@ -370,7 +390,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::string what = e.what();
     if (app.get_subcommands().empty())
-      what = "a command is required: run, list, script, targets, features, calls or matrix";
+      what = "a command is required: run, list, script, targets, features, calls, matrix or faults";
     fmt::print(stderr, "sockspec: {}; see `sockspec --help`\n", what);
     return kUsageOrEnvironment;
   }
@@ -398,11 +418,22 @@ int main(int argc, char** argv) {
     if (!std::filesystem::exists(options.suite))
       throw RunnerError(fmt::format("case program {} not found; build it with `ci/bootstrap`",
                                     options.suite.string()));
-    if (run->parsed() || script->parsed()) choose_target(target_name, expectations, options);
+    if (run->parsed() || script->parsed() || faults->parsed())
+      choose_target(target_name, expectations, options);
     if (script->parsed()) {
       if (script_files.empty())
         throw RunnerError("sockspec script needs at least one case file (cases/**/*.case)");
       return run_and_report(script_cases(script_files, cases_dir), options);
+    }
+    if (faults->parsed()) {
+      if (cases_dir.empty())
+        throw RunnerError("sockspec faults needs --cases: it faults scripted cases");
+      const auto chosen =
+          runnable_on(options, filter_cases(all_cases(options.suite, cases_dir), filter));
+      if (chosen.empty())
+        throw RunnerError(
+            fmt::format("no case matches --filter '{}'; see `sockspec list`", filter));
+      return run_fault_campaign(chosen, plans, options);
     }
     const auto every_case = all_cases(options.suite, cases_dir);
     const auto listed = filter_cases(every_case, filter);

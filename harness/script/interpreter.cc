@@ -33,7 +33,9 @@
 #include "protocol/case_protocol.h"
 #include "script/calls.h"
 #include "script/constants.h"
+#include "script/fault_invariants.h"
 #include "script/options.h"
+#include "script/outcome.h"
 
 namespace sockspec::script {
 
@@ -46,24 +48,6 @@ constexpr auto kAsleepLongEnough = std::chrono::milliseconds(20);
 // sockets cannot be looked into): long enough for any timeout a case sets (SO_RCVTIMEO,
 // SO_SNDTIMEO, poll's; 20 ms in today's cases) to have run out and the call to have returned.
 constexpr auto kAsleepUnjudgedLongEnough = std::chrono::milliseconds(500);
-
-// What an actor sends back for one line.
-struct Outcome {
-  long value = 0;
-  int err = 0;
-  bool has_data = false;
-  std::string data;
-  std::optional<UnixAddress> address;
-  std::size_t fds = 0;
-  std::optional<ucred> credentials;
-  int msg_flags = 0;
-  int revents = 0;
-  std::vector<std::pair<std::string, int>> events;
-  std::vector<std::string> messages;
-  bool killed = false;  // the actor died during the call
-  int signal = 0;
-  bool failed() const { return value == -1; }
-};
 
 // "SIGPIPE|SIGUSR1", or "none": a signal set as sigpending() reports it, bit s-1 for signal s.
 std::string signal_set_names(long mask) {
@@ -117,6 +101,10 @@ std::string encode_request(const Script& script, const Line& line, const std::st
                            const std::function<pid_t(const std::string&)>& pid_of) {
   std::string q = line.call + "\n";
   for (const auto& name : line.results) q += "result " + name + "\n";
+  // An fd the script does not name is named all the same, after its line: an fd that is open
+  // must have a name, or a faulted run takes it for a leak.
+  if (const Call* call = find_call(line.call); line.results.empty() && call && call->binds == 1)
+    q += fmt::format("result line{}\n", line.at.line);
   const Line& naming = line.completion ? script.lines[line.completion] : line;
   for (const auto& name : naming.expect.bind_rights) q += "rights " + name + "\n";
   for (const auto& a : line.arguments) {
@@ -260,11 +248,14 @@ class Interpreter {
 
     int status = kScriptPassed;
     try {
+      if (!script_.fault.empty()) start_fault_invariants();
       for (std::size_t i = 0; i < script_.lines.size(); ++i)
         if (!run_line(i)) {
           status = kScriptFailed;
           break;
         }
+      if (status == kScriptPassed && invariants_ && !fault_invariants_hold())
+        status = kScriptFailed;
     } catch (const std::exception& e) {  // a deadline, or a call the actor could not make
       out_ << e.what() << "\n";          // it names file:line
       status = kScriptFailed;
@@ -329,9 +320,15 @@ class Interpreter {
 
   // What `h` waits for. kForTime — a poll() with a timeout, a recv() on a socket with
   // SO_RCVTIMEO — ends by itself: such a call is not stuck, however long it sleeps.
-  static WaitKind wait_of(const ActorHandle& h) {
-    for (const auto& task : sample_tasks(h.tgid))
-      if (task.tid == h.pid) return judge_wait(task, Channel::kChannelFdFloor).kind;
+  // `line`: the call it is in, when known. The kernel resumes an interrupted poll() as
+  // restart_syscall, with poll's own registers: judged as the poll it is.
+  static WaitKind wait_of(const ActorHandle& h, const Line* line = nullptr) {
+    for (auto task : sample_tasks(h.tgid)) {
+      if (task.tid != h.pid) continue;
+      if (line && line->call == "poll" && task.syscall == syscall_number("restart_syscall"))
+        task.syscall = syscall_number("poll");
+      return judge_wait(task, Channel::kChannelFdFloor).kind;
+    }
     return WaitKind::kUnknown;
   }
 
@@ -342,6 +339,9 @@ class Interpreter {
     int unread = 0;
     if (::ioctl(h.channel.out_fd(), FIONREAD, &unread) == 0 && unread > 0) return false;
     const ProcessState s = read_process_state(h.pid);
+    // A call stopped for a moment (a tracer attaching to the process) and restarted by the
+    // kernel shows as restart_syscall (poll, nanosleep, futex).
+    if (const long nr = syscall_number("restart_syscall"); nr >= 0 && s.blocked_in(nr)) return true;
     std::istringstream names(line.syscall);
     for (std::string name; std::getline(names, name, '|');)
       if (const long nr = syscall_number(name); nr >= 0 && s.blocked_in(nr)) return true;
@@ -355,14 +355,15 @@ class Interpreter {
   // one waits on), only the reply or the deadline ends the wait.
   std::optional<Outcome> await_outcome(const std::string& actor, const Line& line) {
     ActorHandle& h = actors_[actor];
-    const bool others_in_progress = pending_.size() > (pending_.contains(actor) ? 1u : 0u);
     bool asleep = false;
     Clock::time_point asleep_since{};
     auto interval = std::chrono::milliseconds(1);
     while (true) {
+      const bool others_in_progress = others_may_release(actor);
       // A wait on the harness channel alone while others are in progress: the runner's hang
-      // verdict knows such a wait waits for another process of the case.
-      const auto wait = others_in_progress
+      // verdict knows such a wait waits for another process of the case. A faulted run looks
+      // again at short intervals, since the others may come to a stop.
+      const auto wait = others_in_progress && !invariants_
                             ? std::chrono::ceil<std::chrono::milliseconds>(deadline_ - Clock::now())
                             : interval;
       pollfd pfd{h.channel.in_fd(), POLLIN, 0};
@@ -388,7 +389,7 @@ class Interpreter {
                         where(line), line.call.empty() ? std::string("the call") : line.call, actor,
                         read_process_state(h.pid).describe()));
       const WaitKind waits = can_block(line) && !others_in_progress && asleep_in(h, line)
-                                 ? wait_of(h)
+                                 ? wait_of(h, &line)
                                  : WaitKind::kRunning;
       if (waits == WaitKind::kForOthers || waits == WaitKind::kUnknown) {
         if (!asleep) asleep = true, asleep_since = Clock::now();
@@ -400,6 +401,18 @@ class Interpreter {
       }
       interval = std::min(interval * 2, std::chrono::milliseconds(5));
     }
+  }
+
+  // Is another actor's call in progress, which could release `actor`'s? In a faulted run, a
+  // call seen asleep waiting for another process cannot: after a fault, two actors may each
+  // wait for the other for good, and the run goes on past both rather than to its deadline.
+  bool others_may_release(const std::string& actor) const {
+    return std::any_of(pending_.begin(), pending_.end(), [&](const std::string& other) {
+      return other != actor && !(invariants_ && !actors_.at(other).dead &&
+                                 wait_of(actors_.at(other),
+                                         in_call_.contains(other) ? in_call_.at(other) : nullptr) ==
+                                     WaitKind::kForOthers);
+    });
   }
 
   // The actor reports bare results; the abstract prefix is taken off here.
@@ -427,6 +440,7 @@ class Interpreter {
       for (const auto& e : j["events"]) o.events.emplace_back(e[0], e[1]);
     if (j.contains("messages"))
       for (const auto& m : j["messages"]) o.messages.push_back(from_hex(m));
+    if (j.contains("inodes")) o.bound_inodes = j["inodes"].get<std::vector<unsigned long>>();
     return o;
   }
 
@@ -479,6 +493,19 @@ class Interpreter {
 
   bool run_line(std::size_t index) {
     const Line& line = script_.lines[index];
+    if (invariants_ && line.kind != LineKind::kCall && line.kind != LineKind::kCompletion) {
+      // After a fault an actor may be dead, never made, or still in a call, where the case
+      // has it act: nothing can act then (but a signal may reach a call in progress).
+      const ActorHandle& h = actors_[line.actor];
+      const bool signal =
+          line.kind == LineKind::kAction && line.action.kind == Action::Kind::kSignal;
+      if (h.dead || h.pid <= 0 || (pending_.contains(line.actor) && !signal))
+        return note(line, fmt::format("not made: actor {} is {}", line.actor,
+                                      h.dead       ? "dead"
+                                      : h.pid <= 0 ? "never made"
+                                                   : "in a call")),
+               true;
+    }
     switch (line.kind) {
       case LineKind::kCompletion:
         return complete(index);
@@ -490,6 +517,7 @@ class Interpreter {
       case LineKind::kCall:
         break;
     }
+    if (line.expect.kind == Expectation::Kind::kObserved) return run_observed(line);
     ActorHandle& h = actors_[line.actor];
     if (h.dead)
       return mismatch(line, "the actor to be alive", fmt::format("actor {} is dead", line.actor));
@@ -505,6 +533,8 @@ class Interpreter {
       });
       if (asleep_in(h, line)) {
         pending_.insert(line.actor);
+        in_call_[line.actor] = &line;
+        if (invariants_) invariants_->call_blocked(h.tgid, line);
         return true;
       }
       const auto o = await_outcome(line.actor, line);
@@ -522,7 +552,144 @@ class Interpreter {
               "{} blocked (actor {} is {}); if it should block, write '= ...' and complete it "
               "later with '{}: ... = RESULT'",
               line.call, line.actor, read_process_state(h.pid).describe(), line.actor));
+    account(line, line, *o, /*observed=*/false);
     return check(line, line.expect, *o);
+  }
+
+  // --- a faulted run -------------------------------------------------------------------
+
+  // The actors' processes as they start, and the fds each has before the case makes any.
+  void start_fault_invariants() {
+    invariants_.emplace(prefix_);
+    for (auto& [name, h] : actors_) {
+      if (h.pid <= 0) continue;  // forked later
+      invariants_->process_started(h.tgid);
+      fds_before_[h.tgid] = open_fds(h.tgid, named_fds(h));
+    }
+  }
+
+  // The fds the actor's names hold (its "fds" reply).
+  std::set<int> named_fds(ActorHandle& h) {
+    h.channel.send("fds");
+    const Message m = h.channel.receive(deadline_, "the actor's named fds");
+    const auto j = nlohmann::json::parse(m.payload);
+    return j.at("named").get<std::set<int>>();
+  }
+
+  // The fds open in `process` (from /proc) that are not stdio, the harness's channels (moved
+  // above Channel::kChannelFdFloor) or in `named`.
+  static std::set<int> open_fds(pid_t process, const std::set<int>& named) {
+    std::set<int> open;
+    std::error_code ec;
+    for (const auto& entry :
+         std::filesystem::directory_iterator(fmt::format("/proc/{}/fd", process), ec)) {
+      const int fd = std::atoi(entry.path().filename().c_str());
+      if (fd > 2 && fd < Channel::kChannelFdFloor && !named.contains(fd)) open.insert(fd);
+    }
+    return open;
+  }
+
+  // A call's result as the invariants see it: `naming` is the line whose expectation names
+  // the received fds (a completion line names those of the call it completes).
+  void account(const Line& line, const Line& naming, const Outcome& o, bool observed) {
+    if (!invariants_) return;
+    std::vector<std::string> names = line.results;
+    for (const auto& n : naming.expect.bind_rights) names.push_back(n);
+    const pid_t process = actors_[line.actor].tgid;
+    invariants_->call_returned(process, line, names, o, observed);
+    if (o.killed) process_died(process);
+  }
+
+  // Every actor of `process` is gone, and whatever only it held is closed.
+  void process_died(pid_t process) {
+    if (!invariants_) return;
+    for (auto& [name, h] : actors_)
+      if (h.tgid == process && !pending_.contains(name)) h.dead = true;
+    invariants_->process_died(process);
+  }
+
+  // What an observed line ("= ?") came to, in the case's output: a failed faulted run shows
+  // the whole exchange after its fault.
+  void note(const Line& line, const std::string& what) {
+    out_ << fmt::format("line {}: {}\n", line.at.line, what);
+  }
+
+  // A line after the fault point: made if it can be, its result recorded, whatever it is.
+  // A call that blocks is left in progress; a later "ACTOR: ... = ?" waits for it again.
+  bool run_observed(const Line& line) {
+    ActorHandle& h = actors_[line.actor];
+    if (h.dead) return note(line, fmt::format("not made: actor {} is dead", line.actor)), true;
+    if (h.pid <= 0)
+      return note(line, fmt::format("not made: actor {} was never made", line.actor)), true;
+    if (pending_.contains(line.actor))
+      return note(line, fmt::format("not made: {} is still in an earlier call", line.actor)), true;
+    h.channel.send("call", encode_request(script_, line, prefix_, [this](const std::string& a) {
+                     return actors_[a].tgid;
+                   }));
+    std::optional<Outcome> o;
+    try {
+      o = await_outcome(line.actor, line);
+    } catch (const CaseError&) {
+      throw;
+    } catch (const std::runtime_error& e) {  // a name an earlier failed call never bound
+      return note(line, fmt::format("not made: {}", e.what())), true;
+    }
+    if (!o) {
+      pending_.insert(line.actor);
+      in_call_[line.actor] = &line;
+      invariants_->call_blocked(h.tgid, line);
+      note(line, fmt::format("{} blocks", written_call(line)));
+      if (!line.completion) invariants_->observed_call_stuck(h.tgid, line);
+      return true;
+    }
+    note(line, o->killed ? fmt::format("{}: the actor was killed by {}", written_call(line),
+                                       signal_name(o->signal))
+                         : describe(line, *o));
+    account(line, line, *o, /*observed=*/true);
+    return true;
+  }
+
+  // "ACTOR: ... = ?": the observed call ACTOR may still be in returns, or is seen stuck.
+  bool complete_observed(const Line& line, const Line& blocked) {
+    // It returned, or was never made (the actor is still in an earlier call).
+    if (!pending_.contains(line.actor) || in_call_[line.actor] != &blocked) return true;
+    const auto o = await_outcome(line.actor, blocked);
+    if (!o) {
+      note(line, fmt::format("{} is still blocked", written_call(blocked)));
+      invariants_->observed_call_stuck(actors_[line.actor].tgid, blocked);
+      return true;
+    }
+    pending_.erase(line.actor);
+    note(line, o->killed ? fmt::format("{}: the actor was killed by {}", written_call(blocked),
+                                       signal_name(o->signal))
+                         : describe(blocked, *o));
+    account(blocked, line, *o, /*observed=*/true);
+    return true;
+  }
+
+  // At the end of a faulted run: the invariants found nothing, and no actor process that can
+  // still answer holds an fd no name of it holds (a received fd neither delivered nor closed).
+  bool fault_invariants_hold() {
+    std::vector<std::string> found = invariants_->violations();
+    for (auto& [name, h] : actors_) {
+      if (h.dead || h.pid <= 0 || h.pid != h.tgid || pending_.contains(name)) continue;
+      const std::set<int> before = fds_before_[h.tgid];
+      for (const int fd : open_fds(h.tgid, named_fds(h)))
+        if (!before.contains(fd)) {
+          std::error_code ec;
+          const auto what =
+              std::filesystem::read_symlink(fmt::format("/proc/{}/fd/{}", h.tgid, fd), ec);
+          found.push_back(fmt::format(
+              "end: actor {} holds fd {} ({}), which none of its names holds: an fd leaked "
+              "(a received SCM_RIGHTS fd must be delivered to a name or closed)",
+              name, fd, ec ? "?" : what.string()));
+        }
+    }
+    if (found.empty()) return true;
+    out_ << fmt::format("{}: the fault invariants do not hold ({}):\n", script_.path,
+                        script_.fault);
+    for (const auto& v : found) out_ << "  " << v << "\n";
+    return false;
   }
 
   bool make_actor(const Line& line) {
@@ -536,6 +703,13 @@ class Interpreter {
     ActorHandle& made = actors_[line.new_actor];
     made.pid = static_cast<pid_t>(o->value);
     made.tgid = thread ? h.tgid : made.pid;
+    // A forked actor says when it is ready: its own setup (closing its parent's channel) is
+    // over, and its next call is the script's.
+    if (!thread) made.channel.receive(deadline_, "the forked actor's ready");
+    if (invariants_ && !thread) {
+      invariants_->process_started(made.tgid, h.tgid);
+      fds_before_[made.tgid] = fds_before_[h.tgid];
+    }
     return true;
   }
 
@@ -562,6 +736,7 @@ class Interpreter {
         if (a.signal == SIGKILL && !pending_.contains(line.actor)) {
           h.dead = true;
           death_signal(h.tgid);
+          process_died(h.tgid);
         }
         return true;
       }
@@ -590,6 +765,12 @@ class Interpreter {
     ActorHandle& h = actors_[line.actor];
     h.channel.send(tag, payload);
     const auto o = await_outcome(line.actor, line);
+    // After a fault the environment's action may fail like a call (a Landlock ruleset needs
+    // an fd): shown, and left to the invariants.
+    if (invariants_ && o && (o->killed || o->failed()))
+      return note(line, fmt::format("{} failed: {}", tag,
+                                    o->killed ? "the actor was killed" : errno_name(o->err))),
+             true;
     if (!o || o->killed || o->failed())
       return mismatch(
           line, what,
@@ -636,6 +817,7 @@ class Interpreter {
   bool complete(std::size_t index) {
     const Line& line = script_.lines[index];
     const Line& blocked = script_.lines[line.blocked];
+    if (line.expect.kind == Expectation::Kind::kObserved) return complete_observed(line, blocked);
     const auto o = await_outcome(line.actor, blocked);
     pending_.erase(line.actor);
     if (!o)
@@ -645,6 +827,7 @@ class Interpreter {
     shown.at = line.at;  // the mismatch is on the line that says what the call returns
     shown.source = line.source + "   (completes line " + std::to_string(blocked.at.line) + ": " +
                    blocked.source + ")";
+    account(blocked, line, *o, /*observed=*/false);
     return check(shown, line.expect, *o);
   }
 
@@ -678,6 +861,8 @@ class Interpreter {
         return "blocks";
       case Expectation::Kind::kKilled:
         return e.text;
+      case Expectation::Kind::kObserved:
+        return "any result";
     }
     return "?";
   }
@@ -716,6 +901,8 @@ class Interpreter {
     }
     const std::string actual = describe(line, o);
     switch (e.kind) {
+      case Expectation::Kind::kObserved:
+        return true;
       case Expectation::Kind::kKilled:
         return mismatch(line, expected, actual + " (the actor was not killed)");
       case Expectation::Kind::kBlocks:
@@ -791,7 +978,8 @@ class Interpreter {
     if (e.expect_credentials) {
       if (!o.credentials)
         return mismatch(line, "SCM_CREDENTIALS received", actual + " (no credentials)");
-      const pid_t want_pid = actors_[e.credentials_pid_actor].tgid;
+      const pid_t want_pid =
+          e.credentials_pid_actor.empty() ? 0 : actors_[e.credentials_pid_actor].tgid;
       if (!e.credentials_pid_actor.empty() && o.credentials->pid != want_pid)
         return mismatch(line,
                         fmt::format("credentials pid={} ({})", want_pid, e.credentials_pid_actor),
@@ -831,8 +1019,19 @@ class Interpreter {
       while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) statuses[pid] = status;
       return std::pair{pid < 0, 0};  // ECHILD: every child is reaped
     });
-    for (auto& [name, h] : actors_)
-      if (h.tgid > 0 && !statuses.contains(h.tgid)) ::kill(h.tgid, SIGKILL);
+    for (auto& [name, h] : actors_) {
+      if (h.tgid <= 0 || statuses.contains(h.tgid)) continue;
+      // A faulted run's invariant: an actor told the case is over ends; one that does not
+      // is a process left behind.
+      if (invariants_ && passed && names.contains(h.tgid) && !pending_.contains(name)) {
+        out_ << fmt::format(
+            "{}: the fault invariants do not hold ({}):\n  end: actor {} was "
+            "still running 2 s after the case ended: a process left behind\n",
+            script_.path, script_.fault, name);
+        passed = false;
+      }
+      ::kill(h.tgid, SIGKILL);
+    }
     for (auto& [name, h] : actors_) h.injector.reset();  // strace ends with its tracee
     while (::waitpid(-1, nullptr, 0) > 0 || errno == EINTR) {
     }
@@ -853,6 +1052,11 @@ class Interpreter {
   Clock::time_point deadline_;
   std::map<std::string, ActorHandle> actors_;
   std::set<std::string> pending_;  // actors whose call was seen blocked and is not yet completed
+  std::map<std::string, const Line*> in_call_;  // the call each of those is in
+  // A faulted run ("# Fault:"): what must hold whatever the fault, and the fds each actor
+  // process had before the case made any (an emulator's own), which are not leaks.
+  std::optional<FaultInvariants> invariants_;
+  std::map<pid_t, std::set<int>> fds_before_;
 };
 
 }  // namespace

@@ -97,6 +97,8 @@ class Parser {
       }
     } else if (auto others = value_of("See also:")) {
       for (const auto& other : comma_list(*others)) script_.see_also.push_back(other);
+    } else if (auto fault = value_of("Fault:")) {
+      script_.fault = *fault;
     } else if (auto required = value_of("REQUIRES:")) {
       for (const auto& feature : comma_list(*required))
         script_.requires_features.push_back(feature);
@@ -155,11 +157,15 @@ class Parser {
                          line.actor, script_.lines[pending_[line.actor]].at.line, line.actor,
                          line.actor));
     if (line.kind == LineKind::kCompletion) {
-      line.blocked = pending_[line.actor];
+      line.blocked = pending_.contains(line.actor) ? pending_[line.actor] : observed_[line.actor];
       script_.lines[line.blocked].completion = script_.lines.size();
       pending_.erase(line.actor);
     }
+    if (!may_run_while_blocked) observed_.erase(line.actor);
     if (line.expect.kind == Expectation::Kind::kBlocks) pending_[line.actor] = script_.lines.size();
+    if (line.kind == LineKind::kCall && line.expect.kind == Expectation::Kind::kObserved &&
+        find_call(line.call)->can_block)
+      observed_[line.actor] = script_.lines.size();
     if (line.kind == LineKind::kAction && line.action.kind == Action::Kind::kSignal &&
         line.action.signal == SIGKILL && !pending_.contains(line.actor))
       killed_at_[line.actor] = number;
@@ -169,6 +175,9 @@ class Parser {
   }
 
   void finish() {
+    // In a faulted run a call may stay blocked for good: its actor's process was killed, or
+    // the fault took away what would have released it.
+    if (!script_.fault.empty()) return;
     for (const auto& [actor, index] : pending_)
       throw ScriptError(fmt::format(
           "{}:{}:{}: error: the call {} is blocked in is never completed; add "
@@ -189,13 +198,14 @@ class Parser {
   // `ACTOR: ... = EXPECTED`: the call ACTOR is blocked in returns.
   void completion(LineReader& r, Line& line) {
     line.kind = LineKind::kCompletion;
-    if (!pending_.contains(line.actor))
+    if (!pending_.contains(line.actor) && !observed_.contains(line.actor))
       r.fail(line.at.column,
              fmt::format("'{}: ...' completes a blocked call, but {} has no call that was "
                          "expected to block (\"= ...\")",
                          line.actor, line.actor));
     r.expect("=", "after '...': what the blocked call returns");
-    const Line& blocked = script_.lines[pending_[line.actor]];
+    const Line& blocked =
+        script_.lines[pending_.contains(line.actor) ? pending_[line.actor] : observed_[line.actor]];
     line.expect = expectation(r, blocked, /*completing=*/true);
     for (const auto& name : blocked.results) variables_[line.actor].insert(name);
     for (const auto& name : line.expect.bind_rights) variables_[line.actor].insert(name);
@@ -447,7 +457,8 @@ class Parser {
     const int column = r.column();
     if (!r.at_identifier()) r.fail(fmt::format("expected {} as argument of {}", what, line.call));
     const std::string name = r.identifier(what);
-    if (!variables_[line.actor].contains(name))
+    // A faulted run may leave out the line that bound it: the call is then not made.
+    if (!variables_[line.actor].contains(name) && script_.fault.empty())
       r.fail(column,
              fmt::format(
                  "undefined variable '{}' in actor {}; bind it first (\"{}: {} = socket(...)\")",
@@ -627,6 +638,14 @@ class Parser {
     Expectation e;
     e.at = r.here();
     const bool receives = (call.attributes & kReceivesBytes) != 0;
+    if (r.accept("?")) {
+      if (script_.fault.empty())
+        r.fail(e.at.column,
+               "'?' (any result) belongs to a faulted run; a case says what Linux returns");
+      e.kind = Expectation::Kind::kObserved;
+      e.text = "?";
+      return attributes(r, e, line);
+    }
     if (r.accept("...")) {
       if (completing) r.fail(e.at.column, "a completed call cannot block again");
       e.kind = Expectation::Kind::kBlocks;
@@ -831,8 +850,11 @@ class Parser {
   std::set<std::string> actors_seen_;
   std::map<std::string, std::set<std::string>> variables_;  // per actor
   std::map<std::string, std::size_t> pending_;              // actor -> index of its blocked line
-  std::map<std::string, int> killed_at_;                    // actor -> the line that killed it
-  std::string* continued_ = nullptr;  // the header field an indented line would go on with
+  // actor -> index of its last line, when that is an observed call ("= ?") that may block:
+  // its "ACTOR: ... = ?" may follow
+  std::map<std::string, std::size_t> observed_;
+  std::map<std::string, int> killed_at_;  // actor -> the line that killed it
+  std::string* continued_ = nullptr;      // the header field an indented line would go on with
 };
 
 }  // namespace

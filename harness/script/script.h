@@ -64,7 +64,10 @@ struct Field {
 
 // What the line says Linux returns.
 struct Expectation {
-  enum class Kind { kSucceeds, kValue, kErrno, kBytes, kBlocks, kKilled, kStruct };
+  // kObserved, "?": any result, recorded and left to the fault invariants (a faulted run's
+  // lines after its fault point, where the script's own expectations no longer hold). A call
+  // written so may also block; a later "ACTOR: ... = ?" then waits for it once more.
+  enum class Kind { kSucceeds, kValue, kErrno, kBytes, kBlocks, kKilled, kStruct, kObserved };
   Kind kind = Kind::kSucceeds;
   Position at;
   std::string text;           // as written, for messages
@@ -143,6 +146,9 @@ struct Script {
   std::vector<std::string> catalogue;          // "# Catalogue: AR-07, AR-08"
   std::vector<std::string> see_also;           // "# See also: Kinds/EpipeTest.X, ..."
   std::vector<std::string> requires_features;  // "# REQUIRES:"
+  // "# Fault: inject EINTR into sendto at line 12": a faulted run of a case (sockspec faults).
+  // Its invariants are checked at the end (script/fault_invariants.h); empty for a plain case.
+  std::string fault;
   std::vector<Line> lines;
   std::vector<std::string> actors;         // in order of first appearance
   std::vector<std::string> forked_actors;  // actors created by a fork or thread line
