@@ -384,6 +384,16 @@ class Interpreter {
           return o;
         }
       }
+      // Dead, though its channel is still open: another process of the case holds the
+      // channel's other end (a sibling forked after it, under an emulator).
+      if (const ProcessState st = read_process_state(h.tgid);
+          invariants_ && (st.gone() || st.state == 'Z')) {
+        h.dead = true;
+        Outcome o;
+        o.killed = true;
+        o.signal = st.gone() ? 0 : death_signal(h.tgid);
+        return o;
+      }
       if (Clock::now() >= deadline_)
         throw CaseError(
             fmt::format("{}: {} did not return before the case's deadline; actor {} is {}",
@@ -573,7 +583,7 @@ class Interpreter {
 
   // The fds the actor's names hold (its "fds" reply).
   std::set<int> named_fds(ActorHandle& h) {
-    h.channel.send("fds");
+    if (!reached(h, "fds", "")) return {};
     const Message m = h.channel.receive(deadline_, "the actor's named fds");
     const auto j = nlohmann::json::parse(m.payload);
     return j.at("named").get<std::set<int>>();
@@ -626,9 +636,10 @@ class Interpreter {
       return note(line, fmt::format("not made: actor {} was never made", line.actor)), true;
     if (pending_.contains(line.actor))
       return note(line, fmt::format("not made: {} is still in an earlier call", line.actor)), true;
-    h.channel.send("call", encode_request(script_, line, prefix_, [this](const std::string& a) {
-                     return actors_[a].tgid;
-                   }));
+    if (!reached(h, "call", encode_request(script_, line, prefix_, [this](const std::string& a) {
+                   return actors_[a].tgid;
+                 })))
+      return note(line, fmt::format("not made: actor {} died", line.actor)), true;
     std::optional<Outcome> o;
     try {
       o = await_outcome(line.actor, line);
@@ -650,6 +661,20 @@ class Interpreter {
                          : describe(line, *o));
     account(line, line, *o, /*observed=*/true);
     return true;
+  }
+
+  // Sends `tag` to the actor of a faulted run. One whose channel is closed has died, of the
+  // fault or with a process the fault killed: it is dead from here, and false says so.
+  bool reached(ActorHandle& h, const std::string& tag, const std::string& payload) {
+    try {
+      h.channel.send(tag, payload);
+      return true;
+    } catch (const CaseError&) {
+      const ProcessState st = read_process_state(h.tgid);
+      if (!st.gone() && st.state != 'Z') throw;
+      h.dead = true;
+      return false;
+    }
   }
 
   // "ACTOR: ... = ?": the observed call ACTOR may still be in returns, or is seen stuck.
@@ -677,7 +702,9 @@ class Interpreter {
     for (auto& [name, h] : actors_) {
       if (h.dead || h.pid <= 0 || h.pid != h.tgid || pending_.contains(name)) continue;
       const std::set<int> before = fds_before_[h.tgid];
-      for (const int fd : open_fds(h.tgid, named_fds(h)))
+      const std::set<int> named = named_fds(h);
+      if (h.dead) continue;  // it died with a process the fault killed
+      for (const int fd : open_fds(h.tgid, named))
         if (!before.contains(fd)) {
           std::error_code ec;
           const auto what =
@@ -767,7 +794,9 @@ class Interpreter {
   bool act_in_actor(const Line& line, const char* tag, const std::string& payload,
                     const std::string& what) {
     ActorHandle& h = actors_[line.actor];
-    h.channel.send(tag, payload);
+    if (invariants_ && !reached(h, tag, payload))
+      return note(line, fmt::format("not made: actor {} died", line.actor)), true;
+    if (!invariants_) h.channel.send(tag, payload);
     const auto o = await_outcome(line.actor, line);
     // After a fault the environment's action may fail like a call (a Landlock ruleset needs
     // an fd): shown, and left to the invariants.
