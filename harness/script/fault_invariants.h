@@ -9,9 +9,13 @@
 //     reorder datagrams");
 //   - a socket whose peer is gone (closed, or its last holder killed) answers as unix(7) and
 //     recv(2)/send(2) say: a receive on a stream or seqpacket socket returns what is left,
-//     then 0 (EOF), or ECONNRESET, and never blocks; a send fails with EPIPE (or raises
-//     SIGPIPE); a send to a datagram socket that is gone fails with ECONNREFUSED, then
-//     ENOTCONN once the dead peer is forgotten; connect() to it fails with ECONNREFUSED.
+//     then 0 (EOF), or ECONNRESET, and never blocks; poll() reports POLLHUP; a send fails
+//     with EPIPE (or raises SIGPIPE), or the ECONNRESET pending when the peer left data
+//     unread; a send to a datagram socket that is gone fails with ECONNREFUSED, then
+//     ENOTCONN once the dead peer is forgotten.
+//
+// (The fd-leak and left-behind checks need /proc and the actors: the interpreter makes
+// them at the end of the run, script/interpreter.cc.)
 //
 // Sockets are told apart by inode, which follows a socket through fork(), dup() and
 // SCM_RIGHTS. Who is connected to whom comes from the calls themselves: socketpair() pairs
