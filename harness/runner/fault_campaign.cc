@@ -1,7 +1,5 @@
 #include "runner/fault_campaign.h"
 
-#include <fnmatch.h>
-
 #include <algorithm>
 #include <fstream>
 #include <map>
@@ -11,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runner/engine/case_list.h"
+#include "runner/judgement/expectations.h"
 #include "runner/runner_error.h"
 #include "script/fault_plans.h"
 #include "script/parser.h"
@@ -31,16 +30,6 @@ std::string read_text(const std::filesystem::path& file) {
   text << in.rdbuf();
   if (!in) throw RunnerError(fmt::format("cannot read {}", file.string()));
   return text.str();
-}
-
-// A case the target's table lists fails there as written: faulting it would report the
-// known divergence again, once per fault point.
-bool known_divergence(const CaseInfo& c, const std::vector<Expectation>& table) {
-  return std::any_of(table.begin(), table.end(), [&](const Expectation& e) {
-    return std::any_of(e.case_patterns.begin(), e.case_patterns.end(), [&](const auto& pattern) {
-      return ::fnmatch(pattern.c_str(), c.name.c_str(), 0) == 0;
-    });
-  });
 }
 
 // Writes every faulted case of `cases` below `dir`, named after the case and the fault. They
@@ -85,9 +74,10 @@ int run_fault_campaign(const std::vector<CaseInfo>& cases, const std::vector<std
   std::vector<CaseInfo> faulted_here, divergent;
   std::size_t not_scripted = 0;
   for (const auto& c : cases) {
-    if (!c.scripted())
-      ++not_scripted;
-    else if (known_divergence(c, options.expectations))
+    if (!c.scripted()) ++not_scripted;
+    // A case the target's table lists fails there as written: faulting it would report the
+    // known divergence again, once per fault point.
+    else if (listed_in(options.expectations, c.name))
       divergent.push_back(c);
     else
       faulted_here.push_back(c);

@@ -386,13 +386,14 @@ class Interpreter {
       }
       // Dead, though its channel is still open: another process of the case holds the
       // channel's other end (a sibling forked after it, under an emulator).
-      if (const ProcessState st = read_process_state(h.tgid);
-          invariants_ && (st.gone() || st.state == 'Z')) {
-        h.dead = true;
-        Outcome o;
-        o.killed = true;
-        o.signal = st.gone() ? 0 : death_signal(h.tgid);
-        return o;
+      if (invariants_) {
+        if (const ProcessState st = read_process_state(h.tgid); st.gone() || st.state == 'Z') {
+          h.dead = true;
+          Outcome o;
+          o.killed = true;
+          o.signal = st.gone() ? 0 : death_signal(h.tgid);
+          return o;
+        }
       }
       if (Clock::now() >= deadline_)
         throw CaseError(
@@ -506,19 +507,9 @@ class Interpreter {
 
   bool run_line(std::size_t index) {
     const Line& line = script_.lines[index];
-    if (invariants_ && line.kind != LineKind::kCall && line.kind != LineKind::kCompletion) {
-      // After a fault an actor may be dead, never made, or still in a call, where the case
-      // has it act: nothing can act then (but a signal may reach a call in progress).
-      const ActorHandle& h = actors_[line.actor];
-      const bool signal =
-          line.kind == LineKind::kAction && line.action.kind == Action::Kind::kSignal;
-      if (h.dead || h.pid <= 0 || (pending_.contains(line.actor) && !signal))
-        return note(line, fmt::format("not made: actor {} is {}", line.actor,
-                                      h.dead       ? "dead"
-                                      : h.pid <= 0 ? "never made"
-                                                   : "in a call")),
-               true;
-    }
+    if (invariants_ && line.kind != LineKind::kCall && line.kind != LineKind::kCompletion)
+      if (const std::string why = why_not_made(line); !why.empty())
+        return note(line, "not made: " + why), true;
     switch (line.kind) {
       case LineKind::kCompletion:
         return complete(index);
@@ -627,15 +618,24 @@ class Interpreter {
     out_ << fmt::format("line {}: {}\n", line.at.line, what);
   }
 
+  // After a fault the actor of a line may be dead, never made, or still in an earlier call:
+  // nothing can act then, but a signal may reach a call in progress. "" when it can.
+  std::string why_not_made(const Line& line) {
+    const ActorHandle& h = actors_[line.actor];
+    const bool signal = line.kind == LineKind::kAction && line.action.kind == Action::Kind::kSignal;
+    if (h.dead) return fmt::format("actor {} is dead", line.actor);
+    if (h.pid <= 0) return fmt::format("actor {} was never made", line.actor);
+    if (pending_.contains(line.actor) && !signal)
+      return fmt::format("{} is still in an earlier call", line.actor);
+    return "";
+  }
+
   // A line after the fault point: made if it can be, its result recorded, whatever it is.
   // A call that blocks is left in progress; a later "ACTOR: ... = ?" waits for it again.
   bool run_observed(const Line& line) {
     ActorHandle& h = actors_[line.actor];
-    if (h.dead) return note(line, fmt::format("not made: actor {} is dead", line.actor)), true;
-    if (h.pid <= 0)
-      return note(line, fmt::format("not made: actor {} was never made", line.actor)), true;
-    if (pending_.contains(line.actor))
-      return note(line, fmt::format("not made: {} is still in an earlier call", line.actor)), true;
+    if (const std::string why = why_not_made(line); !why.empty())
+      return note(line, "not made: " + why), true;
     if (!reached(h, "call", encode_request(script_, line, prefix_, [this](const std::string& a) {
                    return actors_[a].tgid;
                  })))

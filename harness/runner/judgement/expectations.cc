@@ -127,11 +127,16 @@ std::vector<Expectation> load_expectations(const std::filesystem::path& file) {
   return load_table(file, including);
 }
 
-void apply_expectations(const std::vector<Expectation>& table, CaseResult& result) {
+const Expectation* listed_in(const std::vector<Expectation>& table, const std::string& name) {
   const Expectation* listed = nullptr;
   for (const auto& e : table)
     for (const auto& pattern : e.case_patterns)
-      if (::fnmatch(pattern.c_str(), result.info.name.c_str(), 0) == 0) listed = &e;
+      if (::fnmatch(pattern.c_str(), name.c_str(), 0) == 0) listed = &e;
+  return listed;
+}
+
+void apply_expectations(const std::vector<Expectation>& table, CaseResult& result) {
+  const Expectation* listed = listed_in(table, result.info.name);
   if (!listed) return;
   const std::string said =
       fmt::format("{} ({}; {}{})", listed->observed, listed->version, listed->where,

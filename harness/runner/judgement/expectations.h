@@ -41,6 +41,9 @@ struct Expectation {
 // empty table.
 std::vector<Expectation> load_expectations(const std::filesystem::path& file);
 
+// The entry of `table` that lists the case `name` (the last that does), or nullptr.
+const Expectation* listed_in(const std::vector<Expectation>& table, const std::string& name);
+
 // Turns a passed, failed or hung result of a listed case into xpass, xfail or an explained
 // failure.
 void apply_expectations(const std::vector<Expectation>& table, CaseResult& result);
