@@ -223,6 +223,11 @@ const std::map<std::string_view, std::vector<int>, std::less<>> kUndocumentedOnL
     // setsockopt(SO_RCVTIMEO or SO_SNDTIMEO) with a tv_usec outside 0..999999 fails with
     // EDOM; neither setsockopt(2) nor socket(7) lists it (cases/17-options/33).
     {"setsockopt", {EDOM}},
+    // write() and writev() of a message too long for a datagram or seqpacket socket's send
+    // buffer fail with EMSGSIZE, as send() does; send(2) lists it, write(2) only says "other
+    // errors may occur, depending on the object connected to fd" (the differential fuzzer).
+    {"write", {EMSGSIZE}},
+    {"writev", {EMSGSIZE}},
 };
 
 }  // namespace

@@ -45,11 +45,6 @@ std::string offered_bytes(const Line& line) {
   return data.bytes;
 }
 
-// A call that failed: -1 with an errno (getsockopt's value may be -1 itself: SO_PEEK_OFF).
-bool failed(const Outcome& o) {
-  return o.failed() && o.err != 0;
-}
-
 // How many bytes a receive asked for.
 std::size_t requested_length(const Line& line) {
   const Argument& length = line.arguments.at(1);
@@ -165,7 +160,7 @@ void FaultInvariants::call_returned(pid_t process, const Line& line,
         return;  // the documented death of a send on a broken stream (MSG_NOSIGNAL not given)
     return;
   }
-  if (observed && failed(o) && !documents(line.call, o.err) &&
+  if (observed && o.failed() && !documents(line.call, o.err) &&
       !undocumented_on_linux(line.call, o.err))
     violation(line, fmt::format("{} failed with {}, which {} do not list for it", line.call,
                                 errno_name(o.err), documented_errors(line.call)->pages));
@@ -191,7 +186,7 @@ void FaultInvariants::call_returned(pid_t process, const Line& line,
     bound.holders.insert(process);
     bound.closed = false;
   }
-  if (failed(o)) {
+  if (o.failed()) {
     // A message counted when its send was seen waiting was not sent after all.
     if (counted_to) {
       auto& inbox = sockets_[counted_to].inbox;
@@ -360,15 +355,21 @@ void FaultInvariants::account_message(const Line& line, Socket& to, const std::s
 void FaultInvariants::check_dead_peer(const Line& line, const Socket& s, const Outcome& o) {
   if (!peer_gone(s)) return;
   const auto fail = [&](const std::string& rule) {
-    const std::string got = failed(o) ? "-1 " + errno_name(o.err) : fmt::format("{}", o.value);
+    const std::string got = o.failed() ? "-1 " + errno_name(o.err) : fmt::format("{}", o.value);
     violation(line, fmt::format("{} returned {} on a socket whose peer is gone; {}", line.call, got,
                                 rule));
   };
+  // A message too long ever to fit the send buffer (EMSGSIZE), or out-of-band data on a
+  // socket that has none (EOPNOTSUPP), is refused for what it is before the peer is looked
+  // at (unix_dgram_sendmsg(), which seqpacket sends go through too).
+  if (is_send(line.call) && s.type != SOCK_STREAM && o.failed() &&
+      (o.err == EMSGSIZE || (o.err == EOPNOTSUPP && (flags_of(line) & MSG_OOB))))
+    return;
   if (s.type == SOCK_DGRAM) {
     // (An error pending on the socket, SO_ERROR, comes first, and so does EPIPE after the
     // socket's own shutdown(SHUT_WR): socket(7), send(2).)
     if (is_send(line.call) && line.call != "sendto" &&
-        !(failed(o) &&
+        !(o.failed() &&
           (o.err == ECONNREFUSED || o.err == ENOTCONN || o.err == ECONNRESET || o.err == EPIPE)))
       fail(
           "a send to a datagram peer that is gone fails with ECONNREFUSED, then ENOTCONN "
@@ -377,7 +378,7 @@ void FaultInvariants::check_dead_peer(const Line& line, const Socket& s, const O
     return;
   }
   if (flags_of(line) & MSG_OOB) return;  // out-of-band data has rules of its own
-  if (is_receive(line.call) && failed(o) && o.err != ECONNRESET)
+  if (is_receive(line.call) && o.failed() && o.err != ECONNRESET)
     fail(
         "a receive returns what is left, then 0 (EOF), or ECONNRESET when the peer left "
         "data unread (recv(2), unix(7))");
@@ -385,7 +386,7 @@ void FaultInvariants::check_dead_peer(const Line& line, const Socket& s, const O
   // (ECONNRESET, once, when the peer left data unread: the error pending on the socket.)
   // (sendfile() from a file at its end sends nothing, and returns 0 before looking.)
   if (is_send(line.call) && line.call != "sendto" && line.call != "sendfile" &&
-      !(failed(o) && (o.err == EPIPE || o.err == ECONNRESET)))
+      !(o.failed() && (o.err == EPIPE || o.err == ECONNRESET)))
     fail(
         "a send on a connection whose peer is gone fails with EPIPE (send(2)), or with the "
         "ECONNRESET pending when the peer left data unread (socket(7) SO_ERROR)");

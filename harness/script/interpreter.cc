@@ -458,8 +458,13 @@ class Interpreter {
     return o;
   }
 
-  // What the call returned, as a person reads it: `recv(b, 3, MSG_PEEK) = 3 "abc"`.
-  std::string describe(const Line& line, const Outcome& o) const {
+  // What the call returned, as a person reads it: `recv(b, 3, MSG_PEEK) = 3 "abc"`. With
+  // `all_bytes`, every byte received, in the language's own form (`"a" * 5000`): what an
+  // observed line records, so that a reproducer can expect it and a comparison miss nothing.
+  std::string describe(const Line& line, const Outcome& o, bool all_bytes = false) const {
+    auto shown_bytes = [all_bytes](const std::string& bytes, std::size_t limit) {
+      return all_bytes ? script_bytes(bytes) : quote_bytes(bytes, limit);
+    };
     std::string text = written_call(line) + " = ";
     if (o.failed()) return text + "-1 " + errno_name(o.err);
     const Call& call = *find_call(line.call);
@@ -473,10 +478,10 @@ class Interpreter {
                                                              : describe_option(kind, o.data));
     }
     text += shown_value(call, o.value);
-    if (call.attributes & kReceivesBytes) text += " " + quote_bytes(o.data);
+    if (call.attributes & kReceivesBytes) text += " " + shown_bytes(o.data, 64);
     if (call.attributes & kMessages) {
       std::vector<std::string> quoted;
-      for (const auto& m : o.messages) quoted.push_back(quote_bytes(m, 24));
+      for (const auto& m : o.messages) quoted.push_back(shown_bytes(m, 24));
       text += fmt::format(" [{}]", fmt::join(quoted, ", "));
     }
     if (o.address)
@@ -658,7 +663,7 @@ class Interpreter {
     }
     note(line, o->killed ? fmt::format("{}: the actor was killed by {}", written_call(line),
                                        signal_name(o->signal))
-                         : describe(line, *o));
+                         : describe(line, *o, /*all_bytes=*/true));
     account(line, line, *o, /*observed=*/true);
     return true;
   }
@@ -690,7 +695,7 @@ class Interpreter {
     pending_.erase(line.actor);
     note(line, o->killed ? fmt::format("{}: the actor was killed by {}", written_call(blocked),
                                        signal_name(o->signal))
-                         : describe(blocked, *o));
+                         : describe(blocked, *o, /*all_bytes=*/true));
     account(blocked, line, *o, /*observed=*/true);
     return true;
   }

@@ -31,7 +31,8 @@ struct Outcome {
   std::vector<unsigned long> bound_inodes;
   bool killed = false;  // the actor died during the call
   int signal = 0;
-  bool failed() const { return value == -1; }
+  // -1 with an errno: getsockopt()'s value may be -1 itself (SO_PEEK_OFF's default).
+  bool failed() const { return value == -1 && err != 0; }
 };
 
 }  // namespace sockspec::script

@@ -140,6 +140,8 @@ void write_results_json(const RunSummary& s, const std::filesystem::path& report
                         {"file", r.info.file},         {"line", r.info.line},
                         {"traces", r.traces}};
     if (r.status != Status::kPassed) c["message"] = r.message;
+    // What a scripted case printed: a faulted case's record of its observed ("= ?") lines.
+    if (r.info.scripted() && !r.output.empty()) c["output"] = r.output;
     if (!r.trace_note.empty()) c["trace_note"] = r.trace_note;
     if (!r.note.empty()) c["note"] = r.note;
     if (!r.expected.empty()) c["expected"] = r.expected;
