@@ -179,11 +179,39 @@ void Peer::wait_until_delivered(int sig) {
 
 PeerOutcome Peer::kill_now() {
   send_signal(SIGKILL);
-  return join();
+  const PeerOutcome outcome = join();
+  report_failures_as_test_failures(outcome);
+  return outcome;
+}
+
+// After the case has failed, the controller may join a peer that waits for what the failed
+// case will now never do (a byte it was to send, a connection it was to accept): waiting
+// would turn the failure into a hang. A peer seen asleep in one system call for
+// kLeftBlocked is ended, and the failures say where it was.
+void Peer::end_if_left_blocked() {
+  constexpr auto kLeftBlocked = std::chrono::milliseconds(300);
+  std::optional<long> call;
+  bool asleep = false;
+  Clock::time_point since = Clock::now();
+  poll_until(deadline_, [&] {
+    const ProcessState s = read_process_state(pid_);
+    if (s.gone() || s.state == 'Z') return std::pair{true, 0};
+    const bool now_asleep = s.state == 'S' && (s.syscall || s.syscall_unknown);
+    if (now_asleep != asleep || s.syscall != call) {
+      asleep = now_asleep, call = s.syscall, since = Clock::now();
+      return std::pair{false, 0};
+    }
+    if (!asleep || Clock::now() - since < kLeftBlocked) return std::pair{false, 0};
+    ::kill(pid_, SIGKILL);
+    failures_.push_back(fmt::format("peer '{}' was left {} by the case's failure, and was ended",
+                                    name_, s.describe()));
+    return std::pair{true, 0};
+  });
 }
 
 PeerOutcome Peer::join() {
   if (joined_) return outcome_;
+  if (::testing::Test::HasFailure()) end_if_left_blocked();
   // Drain the channel first: a peer may still be sending failures or values.
   try {
     while (next_message("its end")) {
@@ -204,7 +232,9 @@ PeerOutcome Peer::join() {
   return outcome_;
 }
 
-void Peer::report_failures_as_test_failures(const PeerOutcome& outcome) const {
+void Peer::report_failures_as_test_failures(const PeerOutcome& outcome) {
+  if (failures_reported_) return;
+  failures_reported_ = true;
   for (const auto& failure : outcome.failures)
     ADD_FAILURE() << "in peer '" << name_ << "': " << failure;
 }

@@ -91,7 +91,8 @@ class Peer {
   void send_signal(int sig);
   // Waits until `sig`, sent earlier, is no longer pending: the peer has taken delivery.
   void wait_until_delivered(int sig);
-  // SIGKILL now, at a point the case chose; returns the outcome once reaped.
+  // SIGKILL now, at a point the case chose; returns the outcome once reaped. What the peer
+  // reported failed before it died fails the case: its failures are test failures.
   PeerOutcome kill_now();
   // Waits for the peer to end (bounded) and returns how it ended with every failure it
   // reported. After join, the peer is done; join again returns the same outcome.
@@ -109,8 +110,10 @@ class Peer {
   // The next word or value from the peer, collecting its failures on the way; nullopt once
   // the peer has finished (said "done" or closed its channel).
   std::optional<Message> next_message(std::string_view waiting_for);
-  void report_failures_as_test_failures(const PeerOutcome& outcome) const;
+  // Once: a second report of one failure would say the peer failed twice.
+  void report_failures_as_test_failures(const PeerOutcome& outcome);
   [[noreturn]] void fail_early(std::string_view waiting_for);
+  void end_if_left_blocked();
 
   std::string name_;
   pid_t pid_;
@@ -120,6 +123,7 @@ class Peer {
   std::vector<std::string> failures_;
   bool finished_ = false;  // the peer sent "done" or closed its channel
   bool joined_ = false;
+  bool failures_reported_ = false;
   PeerOutcome outcome_;
 };
 

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runner/engine/case_list.h"
+#include "runner/googletest_faults.h"
 #include "runner/judgement/expectations.h"
 #include "runner/runner_error.h"
 #include "script/fault_plans.h"
@@ -67,23 +68,67 @@ std::vector<FaultRun> write_faulted_cases(const std::vector<CaseInfo>& cases,
   }
 }
 
+// The GoogleTest cases' faulted runs (googletest_faults.h): each case is run once, traced,
+// to count its socket calls. A case that does not pass unfaulted is not faulted.
+std::vector<GoogleTestFault> plan_googletest_faults(const std::vector<CaseInfo>& cases,
+                                                    const RunOptions& options) {
+  RunOptions counting = options;
+  counting.trace = TraceMode::kAlways;
+  counting.report_dir = options.report_dir / "faults" / "counting";
+  std::filesystem::create_directories(counting.report_dir);
+  const RunSummary summary = run_cases(cases, counting, {});
+  if (summary.interrupted_by) return {};
+  if (!summary.trace_note.empty())
+    throw RunnerError(
+        fmt::format("GoogleTest cases are faulted by strace, and here it cannot trace ({}); choose "
+                    "scripted cases with --filter 'script/*'",
+                    summary.trace_note));
+  std::vector<GoogleTestFault> faults;
+  std::size_t properties = 0;
+  for (const CaseResult& r : summary.results) {
+    if (r.status != Status::kPassed || r.traces.empty()) {
+      fmt::print("not faulted, it does not pass unfaulted ({}): {}\n", status_name(r.status),
+                 r.info.name);
+      continue;
+    }
+    // A property shrinks its counterexample by running it again, which a fault that came
+    // once does not follow: what it reported would not be what failed.
+    if (!r.property_tests.empty() ||
+        r.output.find("Using configuration: seed=") != std::string::npos) {
+      ++properties;
+      continue;
+    }
+    const auto counts = count_socket_calls(counting.report_dir / r.traces.front());
+    for (auto& f : googletest_faults(r.info, counts, options.suite)) faults.push_back(std::move(f));
+  }
+  if (properties)
+    fmt::print(
+        "{} properties are not faulted: a property replays its counterexample to shrink "
+        "it, and a fault injected once is not there on the replay\n",
+        properties);
+  std::error_code ignored;
+  std::filesystem::remove_all(counting.report_dir, ignored);
+  return faults;
+}
+
 }  // namespace
 
 int run_fault_campaign(const std::vector<CaseInfo>& cases, const std::vector<std::string>& plans,
                        const RunOptions& options) {
-  std::vector<CaseInfo> faulted_here, divergent;
-  std::size_t not_scripted = 0;
+  std::vector<CaseInfo> faulted_here, divergent, googletest;
   for (const auto& c : cases) {
-    if (!c.scripted()) ++not_scripted;
     // A case the target's table lists fails there as written: faulting it would report the
     // known divergence again, once per fault point.
-    else if (listed_in(options.expectations, c.name))
+    if (listed_in(options.expectations, c.name))
       divergent.push_back(c);
     else
-      faulted_here.push_back(c);
+      (c.scripted() ? faulted_here : googletest).push_back(c);
   }
-  if (faulted_here.empty())
-    throw RunnerError("no scripted case to fault; --filter chooses among `sockspec list`");
+  const bool inject = std::find(plans.begin(), plans.end(), "inject") != plans.end();
+  if (faulted_here.empty() && (googletest.empty() || !inject))
+    throw RunnerError(googletest.empty()
+                          ? "no case to fault; --filter chooses among `sockspec list`"
+                          : "only the inject plan faults GoogleTest cases; add --plan inject");
 
   const auto dir = options.report_dir / "faults";
   std::error_code ec;
@@ -98,14 +143,28 @@ int run_fault_campaign(const std::vector<CaseInfo>& cases, const std::vector<std
     infos.push_back(std::move(info));
   }
 
-  std::size_t points = 0;
+  const std::vector<GoogleTestFault> compiled = inject && !googletest.empty()
+                                                    ? plan_googletest_faults(googletest, options)
+                                                    : std::vector<GoogleTestFault>{};
+  std::map<std::string, const GoogleTestFault*> compiled_by_name;
+  for (const auto& f : compiled) {
+    infos.push_back(f.run);
+    compiled_by_name[f.run.name] = &f;
+  }
+
+  std::size_t points = compiled.size();
   for (const auto& run : runs) points += run.faulted.plan != "none";
-  fmt::print("{} cases, {} fault points ({}), {} unfaulted runs{}\n", faulted_here.size(), points,
-             fmt::join(plans, ", "), runs.size() - points,
+  fmt::print("{} cases, {} fault points ({}), {} unfaulted runs{}\n",
+             faulted_here.size() + googletest.size(), points, fmt::join(plans, ", "),
+             runs.size() - (points - compiled.size()),
              options.target ? " on " + options.target->name : "");
-  if (not_scripted)
-    fmt::print("{} GoogleTest cases are not faulted: the plans rewrite scripted cases\n",
-               not_scripted);
+  if (!googletest.empty())
+    fmt::print("{}\n", inject ? fmt::format("{} GoogleTest cases: the inject plan only, by "
+                                            "strace, {} fault points",
+                                            googletest.size(), compiled.size())
+                              : fmt::format("{} GoogleTest cases are not faulted: of the plans, "
+                                            "only inject applies to them",
+                                            googletest.size()));
   for (const auto& c : divergent)
     fmt::print("not faulted, a known divergence of the target: {}\n", c.name);
   std::fflush(stdout);
@@ -120,14 +179,21 @@ int run_fault_campaign(const std::vector<CaseInfo>& cases, const std::vector<std
       [](const CaseInfo&) {},
       [&](const CaseResult& r) {
         ++done;
-        if (is_failure(r.status)) {
+        if (const auto found = compiled_by_name.find(r.info.name);
+            found != compiled_by_name.end()) {
+          if (const std::string v = googletest_violation(r, *found->second); !v.empty())
+            fmt::print(
+                "VIOLATION {}\n    {}\n    trace: {}\n    reproduce: {}\n", r.info.name, v,
+                r.traces.empty() ? "(none)" : (options.report_dir / r.traces.front()).string(),
+                found->second->reproduce);
+        } else if (is_failure(r.status)) {
           std::string text = failure_text(r, options.report_dir);
           for (std::size_t at = 0; (at = text.find('\n', at)) != std::string::npos; at += 5)
             text.replace(at, 1, "\n    ");
           fmt::print("VIOLATION {}\n    {}\n    reproduce: sockspec script {}\n", r.info.name, text,
                      r.info.script);
         }
-        if (done % 1000 == 0) fmt::print("[{}/{}]\n", done, runs.size());
+        if (done % 1000 == 0) fmt::print("[{}/{}]\n", done, infos.size());
         std::fflush(stdout);
       }};
   const RunSummary summary = run_cases(infos, campaign, observer);
@@ -140,6 +206,30 @@ int run_fault_campaign(const std::vector<CaseInfo>& cases, const std::vector<std
   std::map<std::string, std::map<std::string, std::size_t>> per_plan;
   std::size_t violations = 0, skipped = 0, known = 0;
   nlohmann::json found = nlohmann::json::array();
+  for (std::size_t i = runs.size(); i < summary.results.size(); ++i) {
+    const CaseResult& r = summary.results[i];
+    const GoogleTestFault& f = compiled[i - runs.size()];
+    auto& counts = per_plan["inject (GoogleTest)"];
+    ++counts["runs"];
+    if (r.status == Status::kSkipped) ++counts["skipped"], ++skipped;
+    if (r.status == Status::kExpectedFailure) ++counts["known"], ++known;
+    const std::string violation = googletest_violation(r, f);
+    if (r.status == Status::kPassed) ++counts["passed"];
+    if (r.status == Status::kFailed && violation.empty()) ++counts["failed, naming the errno"];
+    if (violation.empty()) {
+      // Its trace was only the fault's vehicle.
+      for (const auto& trace : r.traces) std::filesystem::remove(options.report_dir / trace, ec);
+      continue;
+    }
+    ++counts["violations"], ++violations;
+    found.push_back({{"case", f.run.test_name},
+                     {"plan", "inject"},
+                     {"fault", f.fault},
+                     {"status", status_name(r.status)},
+                     {"message", violation},
+                     {"traces", r.traces},
+                     {"reproducer", f.reproduce}});
+  }
   for (std::size_t i = 0; i < summary.results.size() && i < runs.size(); ++i) {
     const CaseResult& r = summary.results[i];
     const FaultRun& run = runs[i];
@@ -172,10 +262,14 @@ int run_fault_campaign(const std::vector<CaseInfo>& cases, const std::vector<std
   const auto count = [](const std::map<std::string, std::size_t>& counts, const char* key) {
     return counts.contains(key) ? counts.at(key) : 0;
   };
-  for (const auto& [plan, counts] : per_plan)
+  for (const auto& [plan, counts] : per_plan) {
     fmt::print("  {:<7} {:>6} runs, {} violations, {} known divergences, {} skipped\n", plan,
                count(counts, "runs"), count(counts, "violations"), count(counts, "known"),
                count(counts, "skipped"));
+    if (counts.contains("passed") || counts.contains("failed, naming the errno"))
+      fmt::print("          ({} passed whatever the fault, {} failed naming the errno they met)\n",
+                 count(counts, "passed"), count(counts, "failed, naming the errno"));
+  }
   fmt::print(
       "{} fault points, {} violations ({} known divergences, {} skipped) in {:.1f} s; "
       "report: {}\n",

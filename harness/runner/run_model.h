@@ -19,6 +19,10 @@ struct CaseInfo {
   std::string file;
   int line = 0;
   std::string script;  // a scripted case: the path of its file (empty for a GoogleTest case)
+  // A GoogleTest case run under a fault (`sockspec faults`): the test it runs, when `name` is
+  // the fault's ("faults/Kinds/EagainTest.X/inject-003"), and strace's -e inject expression.
+  std::string test_name;
+  std::string strace_inject;
 
   bool scripted() const { return !script.empty(); }
   // "Kinds/EagainTest" and "RecvOnEmpty/stream_socketpair"

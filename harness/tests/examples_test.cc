@@ -17,6 +17,7 @@
 #include "case/expect.h"
 #include "case/property.h"
 #include "case/rule.h"
+#include "os/fd.h"
 #include "os/spawn.h"
 
 namespace sockspec {
@@ -201,6 +202,79 @@ SOCKSPEC_RULE(Examples, KillsItsServerEveryTime,
 TEST_F(Examples, KillsItsServerEveryTime) {
   ::kill(::getppid(), SIGKILL);
   ::pause();  // the runner kills this process too, as an orphan of the dead server
+}
+
+// Three ways to write one exchange, for `sockspec faults --plan inject` on GoogleTest cases
+// (googletest-faults.test). Unfaulted, all three pass. The first waits in accept() for a
+// connection its peer may have failed to make; the second says nothing of what its raw
+// send() returned; the third is the way the suite writes it.
+SOCKSPEC_RULE(Examples, TrustsItsPeerToConnect,
+              .text = "a connection is accepted (written so that a failed connect hangs it)",
+              .citation = "sockspec harness");
+TEST_F(Examples, TrustsItsPeerToConnect) {
+  const UnixAddress address = UnixAddress::pathname(here().path_name("srv"));
+  Fd listener(static_cast<int>(must(call::socket(AF_UNIX, SOCK_STREAM, 0)).value));
+  must(call::bind(listener.get(), address));
+  must(call::listen(listener.get(), 1));
+  here().fork_peer("client", [&](PeerSelf&) {
+    Fd fd(static_cast<int>(must(call::socket(AF_UNIX, SOCK_STREAM, 0)).value));
+    EXPECT_THAT(call::connect(fd.get(), address), Succeeds());
+  });
+  Fd accepted(static_cast<int>(must(call::accept(listener.get())).value));
+}
+
+SOCKSPEC_RULE(Examples, SaysNothingOfWhatItMet,
+              .text = "a byte is sent (written so that a failure does not say why)",
+              .citation = "sockspec harness");
+TEST_F(Examples, SaysNothingOfWhatItMet) {
+  const CallResult pair = must(call::socketpair(AF_UNIX, SOCK_STREAM, 0));
+  Fd a(pair.fds[0]), b(pair.fds[1]);
+  EXPECT_EQ(::send(a.get(), "x", 1, 0), 1) << "a byte";
+}
+
+SOCKSPEC_RULE(Examples, AsksThePeerFirst,
+              .text = "a connection is accepted once the peer says it connected",
+              .citation = "sockspec harness");
+TEST_F(Examples, AsksThePeerFirst) {
+  const UnixAddress address = UnixAddress::pathname(here().path_name("srv"));
+  Fd listener(static_cast<int>(must(call::socket(AF_UNIX, SOCK_STREAM, 0)).value));
+  must(call::bind(listener.get(), address));
+  must(call::listen(listener.get(), 1));
+  Peer& client = here().fork_peer("client", [&](PeerSelf& self) {
+    Fd fd(static_cast<int>(must(call::socket(AF_UNIX, SOCK_STREAM, 0)).value));
+    ASSERT_THAT(call::connect(fd.get(), address), Succeeds());
+    self.notify("connected");
+    self.await("accepted");
+  });
+  client.await("connected");
+  Fd accepted(static_cast<int>(must(call::accept(listener.get())).value));
+  client.tell("accepted");
+  client.expect_clean_exit();
+}
+
+SOCKSPEC_RULE(Examples, PeerFailsThenIsKilled,
+              .text = "what a peer reported failed before the case killed it fails the case",
+              .citation = "sockspec harness");
+TEST_F(Examples, PeerFailsThenIsKilled) {
+  Peer& peer = here().fork_peer("checker", [](PeerSelf& self) {
+    EXPECT_THAT(call::listen(-1, 1), FailsWith(ENOTSOCK));  // wrong: EBADF
+    self.notify("checked");
+    self.await("never: the case kills this peer");
+  });
+  peer.await("checked");
+  peer.kill_now();
+}
+
+SOCKSPEC_RULE(Examples, FailsWhileItsPeerWaits,
+              .text = "a failed case ends a peer left waiting for what it will not do",
+              .citation = "sockspec harness");
+TEST_F(Examples, FailsWhileItsPeerWaits) {
+  const CallResult pair = must(call::socketpair(AF_UNIX, SOCK_STREAM, 0));
+  Peer& reader = here().fork_peer(
+      "reader", [&](PeerSelf&) { EXPECT_THAT(call::recv(pair.fds[1], 1, 0), Receives("x")); });
+  reader.wait_until_blocked_in("recvfrom");
+  EXPECT_THAT(call::listen(-1, 1), FailsWith(ENOTSOCK));  // wrong on purpose: EBADF
+  reader.expect_clean_exit();  // the byte is never sent: the reader would wait for ever
 }
 
 // Many trivial cases, for ci/bench to measure what the runner costs per case.

@@ -18,7 +18,11 @@ std::vector<std::string> command_line(const OneShotLaunch& l) {
   const Target& target = *l.target;
   const bool traced = !l.trace_file.empty();
   std::vector<std::string> strace;
-  if (traced) strace = strace_command({.output = l.trace_file.string()});
+  if (traced) {
+    StraceOptions options{.output = l.trace_file.string()};
+    if (!l.inject.empty()) options.inject = {l.inject};
+    strace = strace_command(options);
+  }
   std::vector<std::string> inner = {l.program.string(), "--sockspec-case",
                                     target.guest_view(l.request_file.string(), l.run_dir)};
   const bool inside = traced && target.trace == TracePlacement::kInside;

@@ -33,6 +33,7 @@ struct OneShotLaunch {
   std::filesystem::path output_log;
   std::vector<std::string> env;
   std::filesystem::path trace_file;  // empty: untraced
+  std::string inject;                // with a trace: strace's -e inject expression, if any
 };
 
 class OneShot {

@@ -168,6 +168,7 @@ class Run {
       if (!cases[i].name.starts_with("Model/")) queue_.push_back({i});
     slots_.resize(static_cast<std::size_t>(std::max(1, options.jobs)));
     for (std::size_t s = 0; s < slots_.size(); ++s) slots_[s].dir = make_worker_dir(s);
+    can_trace_ = target_.trace != TracePlacement::kNone && kStrace.installed();
     if (options.trace != TraceMode::kNever) {
       if (target_.trace == TracePlacement::kNone)
         trace_note_ = target_.no_trace_reason + ", so failures on this target have no trace";
@@ -268,7 +269,11 @@ class Run {
     Running r;
     r.id = ++attempts_;
     const std::string stem = std::to_string(r.id);
-    const bool traced = tracing_ && (attempt.traced || options_.trace == TraceMode::kAlways);
+    // A case under an injected fault runs under strace, which injects it, whatever --trace
+    // says of the traces of failures.
+    const bool injected = !info.strace_inject.empty() && can_trace_;
+    const bool traced =
+        injected || (tracing_ && (attempt.traced || options_.trace == TraceMode::kAlways));
     attempt.traced = traced;
     // The worker's server runs the case, unless it is traced (its trace must show that case
     // alone) or the target wants a wrapper of its own for each case.
@@ -289,7 +294,7 @@ class Run {
     protocol::CaseRequest request{
         .id = r.id,
         .kind = info.scripted() ? protocol::CaseKind::kScript : protocol::CaseKind::kGoogleTest,
-        .name = info.name,
+        .name = info.test_name.empty() ? info.name : info.test_name,
         .script = guest(info.script),
         .work_dir = guest(r.files.work_dir),
         .result_file = guest(r.files.result),
@@ -311,7 +316,8 @@ class Run {
                                        .work_dir = r.files.work_dir,
                                        .output_log = r.files.output,
                                        .env = std::move(env),
-                                       .trace_file = r.files.trace});
+                                       .trace_file = r.files.trace,
+                                       .inject = info.strace_inject});
       mark_started(r, r.one_shot->pid(), 0);
     } else {
       if (!slot.server || slot.server->dead())
@@ -627,7 +633,8 @@ class Run {
     return given && *given ? std::string(given) + " " : std::string();
   }();
   std::vector<std::string> base_env_;
-  bool tracing_ = false;
+  bool tracing_ = false;    // failures are traced
+  bool can_trace_ = false;  // strace is installed, and the target lets it run
   bool watching_ = false;
   std::string trace_note_;
   std::deque<Attempt> queue_;
