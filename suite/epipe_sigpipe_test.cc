@@ -228,8 +228,9 @@ TEST_P(StreamSigpipeTest, BlockedSigpipeStaysPendingAndSendFailsWithEpipe) {
   Peer& writer = here().fork_peer("writer", [&](PeerSelf&) {
     block_sigpipe();
     EXPECT_FALSE(sigpipe_pending()) << "SIGPIPE was pending before the send";
-    EXPECT_THAT(call::send(pair.a.get(), "x", 0), FailsWith(EPIPE));
-    EXPECT_TRUE(sigpipe_pending()) << "no SIGPIPE pending after the failed send";
+    const CallResult sent = call::send(pair.a.get(), "x", 0);
+    EXPECT_THAT(sent, FailsWith(EPIPE));
+    EXPECT_TRUE(sigpipe_pending()) << "no SIGPIPE pending after " << sent.describe();
     unblock_sigpipe();
     ADD_FAILURE() << "the writer outlived unblocking SIGPIPE";
   });

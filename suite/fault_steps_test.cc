@@ -46,8 +46,10 @@ TEST_F(FaultStepsTest, SignalWithoutRestartInterruptsBlockedRecv) {
   const CallResult pair = must(call::socketpair(AF_UNIX, SOCK_STREAM, 0));
   Peer& reader = here().fork_peer("reader", [&](PeerSelf&) {
     install_handler(SIGUSR1, 0);
-    EXPECT_THAT(call::recv(pair.fds[1], 1, 0), FailsWith(EINTR));
-    EXPECT_EQ(g_handler_ran, 1) << "the handler should have run before recv returned";
+    const CallResult received = call::recv(pair.fds[1], 1, 0);
+    EXPECT_THAT(received, FailsWith(EINTR));
+    EXPECT_EQ(g_handler_ran, 1) << "the handler should have run before recv returned, and "
+                                << received.describe() << " came first";
   });
   reader.wait_until_blocked_in("recvfrom");
   reader.send_signal(SIGUSR1);
@@ -74,7 +76,8 @@ TEST_F(FaultStepsTest, SignalWithRestartResumesBlockedRecv) {
   reader.send_signal(SIGUSR1);
   reader.wait_until_delivered(SIGUSR1);
   reader.wait_until_blocked_in("recvfrom");  // blocked again: restarted, not failed
-  EXPECT_THAT(call::send(pair.fds[0], "x", 0), Returns(1));
+  // Without its byte the reader would wait for ever: the case ends here, and the reader with it.
+  ASSERT_THAT(call::send(pair.fds[0], "x", 0), Returns(1));
   reader.expect_clean_exit();
 }
 

@@ -227,11 +227,17 @@ TEST_F(RacingCallsTest, SendtoRacingBindUnlinkAndClose) {
   const UnixAddress name = UnixAddress::pathname(here().path_name("rcv"));
   Fd sender = open_socket(SOCK_DGRAM);
   std::atomic<bool> done{false};
+  std::string renamer_failure;  // written before `done` is set
   std::thread renamer([&] {
-    for (int round = 0; round < kRounds; ++round) {
-      Fd receiver = open_socket(SOCK_DGRAM);
-      (void)::bind(receiver.get(), name.get(), name.length());
-      ::unlink(name.path_bytes().data());
+    // An exception that left the thread would abort the whole case process, unreported.
+    try {
+      for (int round = 0; round < kRounds; ++round) {
+        Fd receiver = open_socket(SOCK_DGRAM);
+        (void)::bind(receiver.get(), name.get(), name.length());
+        ::unlink(name.path_bytes().data());
+      }
+    } catch (const std::exception& e) {
+      renamer_failure = e.what();
     }
     done.store(true);
   });
@@ -245,6 +251,7 @@ TEST_F(RacingCallsTest, SendtoRacingBindUnlinkAndClose) {
     if (::testing::Test::HasFailure()) break;
   }
   renamer.join();
+  EXPECT_EQ(renamer_failure, "") << "the thread that binds and unlinks the receiver's name";
 }
 
 }  // namespace

@@ -35,21 +35,23 @@ namespace {
 
 constexpr unsigned kNobodyId = 65534;
 
+std::string show(const ucred& c) {
+  return fmt::format("{{pid={} uid={} gid={}}}", c.pid, static_cast<int>(c.uid),
+                     static_cast<int>(c.gid));
+}
+
 // getsockopt(SO_PEERCRED) as a ucred; `err` is errno when it failed, 0 otherwise.
 struct PeerCred {
   ucred cred{};
   int err = 0;
+  // "{pid=12 uid=0 gid=0}", or "-1 ENOMEM" for a failed getsockopt.
+  std::string describe() const { return err ? "-1 " + errno_name(err) : show(cred); }
 };
 PeerCred peer_cred(int fd) {
   PeerCred result;
   socklen_t length = sizeof result.cred;
   if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &result.cred, &length) != 0) result.err = errno;
   return result;
-}
-
-std::string show(const ucred& c) {
-  return fmt::format("{{pid={} uid={} gid={}}}", c.pid, static_cast<int>(c.uid),
-                     static_cast<int>(c.gid));
 }
 
 class PeerIdentityTest : public CaseTest {
@@ -142,8 +144,10 @@ TEST_F(PeerIdentityTest, PeerCredPidSeenFromTheReadersNamespace) {
       ::close(results[0]);
       const int connected = ::socket(AF_UNIX, SOCK_STREAM, 0);
       const bool ok = ::connect(connected, address.get(), address.length()) == 0;
-      const std::string seen = fmt::format("{} {} {}", ::getpid(), peer_cred(theirs.get()).cred.pid,
-                                           ok ? peer_cred(connected).cred.pid : -1);
+      const std::string how = ok ? "connected" : errno_name(errno);
+      const std::string seen =
+          fmt::format("{} {} {} {}", ::getpid(), peer_cred(theirs.get()).cred.pid,
+                      ok ? peer_cred(connected).cred.pid : -1, how);
       [[maybe_unused]] auto written = ::write(results[1], seen.data(), seen.size());
       ::close(results[1]);
       char byte;
@@ -158,7 +162,11 @@ TEST_F(PeerIdentityTest, PeerCredPidSeenFromTheReadersNamespace) {
   });
   std::istringstream inner(outer.value("inner"));
   long outer_pid = 0, own_pid = 0, pair_peer = 0, listener_peer = 0;
-  ASSERT_TRUE(inner >> outer_pid >> own_pid >> pair_peer >> listener_peer) << inner.str();
+  std::string connect_result;
+  ASSERT_TRUE(inner >> outer_pid >> own_pid >> pair_peer >> listener_peer >> connect_result)
+      << inner.str();
+  // An accept() after a failed connect would wait for ever.
+  ASSERT_EQ(connect_result, "connected") << "the inner process's connect()";
   Fd accepted(static_cast<int>(must(call::accept(listener.get())).value));
   const PeerCred from_outside = peer_cred(accepted.get());
   accepted.reset();
@@ -166,7 +174,7 @@ TEST_F(PeerIdentityTest, PeerCredPidSeenFromTheReadersNamespace) {
 
   EXPECT_EQ(own_pid, 1) << "getpid() of the first process in the new PID namespace";
   EXPECT_EQ(from_outside.cred.pid, outer_pid)
-      << "SO_PEERCRED read outside, of a peer inside the namespace";
+      << "SO_PEERCRED read outside, of a peer inside the namespace: " << from_outside.describe();
   EXPECT_EQ(pair_peer, 0) << "SO_PEERCRED read inside, of a socketpair made outside";
   EXPECT_EQ(listener_peer, 0) << "SO_PEERCRED read inside, of a listener outside";
 }
@@ -199,13 +207,16 @@ TEST_F(PeerIdentityTest, PeerPidfdIsThePeerCredProcess) {
   Peer& client = here().fork_peer("client", [&](PeerSelf& self) {
     listener.reset();
     Fd fd = open_socket(SOCK_STREAM);
-    EXPECT_THAT(call::connect(fd.get(), address), Succeeds());
+    ASSERT_THAT(call::connect(fd.get(), address), Succeeds());
+    self.notify("connected");
     self.await("checked");
   });
+  client.await("connected");  // an accept() before it would wait for ever for a failed connect
   Fd accepted(static_cast<int>(must(call::accept(listener.get())).value));
   Fd theirs(static_cast<int>(must(peer_pidfd(accepted.get())).value));
   EXPECT_EQ(pid_of_pidfd(theirs.get()), client.pid()) << "SO_PEERPIDFD of an accepted socket";
-  EXPECT_EQ(peer_cred(accepted.get()).cred.pid, client.pid()) << "SO_PEERCRED of the same";
+  const PeerCred cred = peer_cred(accepted.get());
+  EXPECT_EQ(cred.cred.pid, client.pid()) << "SO_PEERCRED of the same: " << cred.describe();
   client.tell("checked");
   client.expect_clean_exit();
 
@@ -251,14 +262,14 @@ TEST_F(PeerIdentityTest, PeerGroupsAreThePeersSupplementaryGroups) {
     if (::setgroups(groups.size(), groups.data()) != 0)
       throw CaseError("setgroups: " + errno_name(errno));
     Fd fd = open_socket(SOCK_STREAM);
-    EXPECT_THAT(call::connect(fd.get(), address), Succeeds());
+    ASSERT_THAT(call::connect(fd.get(), address), Succeeds());
     // The groups were copied at connect(): changing them now changes nothing for the reader.
     EXPECT_EQ(::setgroups(0, nullptr), 0);
     self.notify("changed");
     self.await("checked");
   });
+  client.await("changed");  // connected: an accept() before would wait for a failed connect
   Fd accepted(static_cast<int>(must(call::accept(listener.get())).value));
-  client.await("changed");
   const PeerGroups all = peer_groups(accepted.get(), 16);
   EXPECT_THAT(all.result, Succeeds());
   EXPECT_EQ(fmt::format("{}", all.groups), fmt::format("{}", groups));

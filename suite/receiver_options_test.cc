@@ -257,15 +257,19 @@ TEST_P(PassPidfdTest, MessageCarriesAPidfdOfItsSender) {
   Peer& sender = here().fork_peer("sender", [&](PeerSelf& self) {
     server.reset();
     Fd fd = open_socket(type);
-    EXPECT_THAT(call::connect(fd.get(), address), Succeeds());
+    ASSERT_THAT(call::connect(fd.get(), address), Succeeds());
+    self.notify("connected");
     self.await("send");
-    EXPECT_THAT(call::send(fd.get(), "hi", 0), Returns(2));
+    ASSERT_THAT(call::send(fd.get(), "hi", 0), Returns(2));
+    self.notify("sent");
     self.await("checked");  // alive until the pidfd has been looked at
   });
+  sender.await("connected");  // an accept() before it would wait for ever for a failed connect
   Fd receiver = type == SOCK_STREAM ? Fd(static_cast<int>(must(call::accept(server.get())).value))
                                     : std::move(server);
   EXPECT_THAT(call::setsockopt(receiver.get(), SOL_SOCKET, SO_PASSPIDFD, 1), Succeeds());
   sender.tell("send");
+  sender.await("sent");  // a recvmsg() before it would wait for ever for a failed send
   const ReceivedMessage received = recvmsg_items(receiver.get(), 16, 0, kRoomForCmsgs);
   const auto items = received.all(SOL_SOCKET, SCM_PIDFD);
   std::vector<Fd> pidfds;
