@@ -234,6 +234,8 @@ std::string reproducer(const CallProgram& program, const Observations& native,
                       ? "the fault invariants (README, \"Fault campaigns\")"
                       : difference.call.substr(0, difference.call.find('(')) + "(2) and unix(7)"),
   };
+  // The signature, for fuzz/known-differences.txt once the difference is explained.
+  header.push_back("# Difference: " + difference.signature);
   if (!strict) header.push_back("# Fault: none");
   header.push_back("");
   std::string text;
