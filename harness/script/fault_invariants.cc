@@ -318,10 +318,13 @@ void FaultInvariants::account_receive(const Line& line, unsigned long inode, con
     return;
   }
   // 0 and no bytes, with no empty message waiting: the end of file of a seqpacket
-  // connection, or of a datagram socket shut down for reading.
+  // connection, or of a datagram socket shut down for reading. Not into a buffer of 0 bytes
+  // while messages wait: that takes the next message whatever its length, cut to nothing.
   const bool empty_waiting =
       std::any_of(s.inbox.begin(), s.inbox.end(), [](const Message& m) { return m.bytes.empty(); });
-  if (o.value == 0 && o.data.empty() && !empty_waiting) return;
+  if (o.value == 0 && o.data.empty() && !empty_waiting &&
+      (requested_length(line) > 0 || s.inbox.empty()))
+    return;
   // A buffer the message did not fit in takes its start (MSG_TRUNC says the rest was lost).
   const bool whole = o.data.size() < requested_length(line) && !(o.msg_flags & MSG_TRUNC);
   account_message(line, s, o.data, whole);
