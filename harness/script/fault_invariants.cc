@@ -318,12 +318,13 @@ void FaultInvariants::account_receive(const Line& line, unsigned long inode, con
     return;
   }
   // 0 and no bytes, with no empty message waiting: the end of file of a seqpacket
-  // connection, or of a datagram socket shut down for reading. Not into a buffer of 0 bytes
-  // while messages wait: that takes the next message whatever its length, cut to nothing.
+  // connection, or of a datagram socket shut down for reading. Not a recv() into a buffer of
+  // 0 bytes while messages wait: that takes the next message, cut to nothing. A read() of
+  // 0 bytes takes nothing: it returns before it reaches the socket (sock_read_iter()).
   const bool empty_waiting =
       std::any_of(s.inbox.begin(), s.inbox.end(), [](const Message& m) { return m.bytes.empty(); });
   if (o.value == 0 && o.data.empty() && !empty_waiting &&
-      (requested_length(line) > 0 || s.inbox.empty()))
+      (requested_length(line) > 0 || s.inbox.empty() || is_one_of(line.call, {"read", "readv"})))
     return;
   // A buffer the message did not fit in takes its start (MSG_TRUNC says the rest was lost).
   const bool whole = o.data.size() < requested_length(line) && !(o.msg_flags & MSG_TRUNC);
