@@ -117,7 +117,6 @@ std::optional<timeval> socket_timeout(pid_t pid, std::uint64_t fd, int option) {
   return tv;
 }
 
-// The fds a poll()/ppoll() waits on, from its pollfd array in the task's memory.
 // Reads `length` bytes at `address` in `pid`: process_vm_readv(), or /proc/PID/mem where the
 // kernel has no cross-memory attach (this machine's gives ENOSYS).
 bool read_memory(pid_t pid, std::uint64_t address, void* into, std::size_t length) {
@@ -130,6 +129,7 @@ bool read_memory(pid_t pid, std::uint64_t address, void* into, std::size_t lengt
                                static_cast<ssize_t>(length);
 }
 
+// The fds a poll()/ppoll() waits on, from its pollfd array in the task's memory.
 std::optional<std::vector<int>> polled_fds(pid_t pid, std::uint64_t array, std::uint64_t count) {
   if (count == 0 || count > 256) return std::nullopt;
   std::vector<pollfd> fds(count);

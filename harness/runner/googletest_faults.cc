@@ -1,5 +1,6 @@
 #include "runner/googletest_faults.h"
 
+#include <algorithm>
 #include <fstream>
 #include <regex>
 

@@ -204,6 +204,14 @@ TEST_F(Examples, KillsItsServerEveryTime) {
   ::pause();  // the runner kills this process too, as an orphan of the dead server
 }
 
+// A stream socket listening at `address`.
+Fd listening_at(const UnixAddress& address) {
+  Fd listener(static_cast<int>(must(call::socket(AF_UNIX, SOCK_STREAM, 0)).value));
+  must(call::bind(listener.get(), address));
+  must(call::listen(listener.get(), 1));
+  return listener;
+}
+
 // Three ways to write one exchange, for `sockspec faults --plan inject` on GoogleTest cases
 // (googletest-faults.test). Unfaulted, all three pass. The first waits in accept() for a
 // connection its peer may have failed to make; the second says nothing of what its raw
@@ -213,9 +221,7 @@ SOCKSPEC_RULE(Examples, TrustsItsPeerToConnect,
               .citation = "sockspec harness");
 TEST_F(Examples, TrustsItsPeerToConnect) {
   const UnixAddress address = UnixAddress::pathname(here().path_name("srv"));
-  Fd listener(static_cast<int>(must(call::socket(AF_UNIX, SOCK_STREAM, 0)).value));
-  must(call::bind(listener.get(), address));
-  must(call::listen(listener.get(), 1));
+  Fd listener = listening_at(address);
   here().fork_peer("client", [&](PeerSelf&) {
     Fd fd(static_cast<int>(must(call::socket(AF_UNIX, SOCK_STREAM, 0)).value));
     EXPECT_THAT(call::connect(fd.get(), address), Succeeds());
@@ -237,9 +243,7 @@ SOCKSPEC_RULE(Examples, AsksThePeerFirst,
               .citation = "sockspec harness");
 TEST_F(Examples, AsksThePeerFirst) {
   const UnixAddress address = UnixAddress::pathname(here().path_name("srv"));
-  Fd listener(static_cast<int>(must(call::socket(AF_UNIX, SOCK_STREAM, 0)).value));
-  must(call::bind(listener.get(), address));
-  must(call::listen(listener.get(), 1));
+  Fd listener = listening_at(address);
   Peer& client = here().fork_peer("client", [&](PeerSelf& self) {
     Fd fd(static_cast<int>(must(call::socket(AF_UNIX, SOCK_STREAM, 0)).value));
     ASSERT_THAT(call::connect(fd.get(), address), Succeeds());
