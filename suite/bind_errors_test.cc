@@ -76,7 +76,9 @@ bool is_socket_file(const std::string& path) {
 
 void make_regular_file(const std::string& path) {
   std::ofstream file(path);
-  if (!file) throw CaseError(fmt::format("cannot create the regular file {}", path));
+  if (!file)
+    throw CaseError(
+        fmt::format("cannot create the regular file {}: {}", path, std::strerror(errno)));
 }
 
 // A directory with exactly `mode` (chmod after mkdir, so the umask does not interfere).

@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -249,7 +250,9 @@ TEST_P(ControlMessageTest, UnwritableControlBufferDropsTheFds) {
 long optmem_max() {
   std::ifstream file("/proc/sys/net/core/optmem_max");
   long value = 0;
-  if (!(file >> value)) throw CaseError("cannot read /proc/sys/net/core/optmem_max");
+  if (!(file >> value))
+    throw CaseError(
+        fmt::format("cannot read /proc/sys/net/core/optmem_max: {}", std::strerror(errno)));
   return value;
 }
 

@@ -37,6 +37,7 @@
 #include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -86,7 +87,8 @@ Fd listen_at(const UnixAddress& address) {
 }
 
 void write_text_file(const fs::path& path, const std::string& text) {
-  if (!write_file(path, text)) throw CaseError(fmt::format("cannot write {}", path.string()));
+  if (!write_file(path, text))
+    throw CaseError(fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
 }
 
 std::string namespace_of(pid_t pid, const char* kind) {

@@ -55,7 +55,7 @@ struct ProcNetUnix {
 
 ProcNetUnix read_proc_net_unix() {
   std::ifstream file("/proc/net/unix");
-  if (!file) throw CaseError("cannot open /proc/net/unix");
+  if (!file) throw CaseError(fmt::format("cannot open /proc/net/unix: {}", std::strerror(errno)));
   ProcNetUnix table;
   std::getline(file, table.header);
   for (std::string line; std::getline(file, line);) {

@@ -2,6 +2,9 @@
 
 #include <fcntl.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include <fmt/format.h>
 
 #include "case/call.h"
@@ -64,7 +67,7 @@ SocketPair connect_named(const PairKind& kind, Case& here) {
 void set_nonblocking(int fd) {
   const int flags = ::fcntl(fd, F_GETFL);
   if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
-    throw CaseError(fmt::format("fcntl(O_NONBLOCK) on fd {} failed", fd));
+    throw CaseError(fmt::format("fcntl(O_NONBLOCK) on fd {}: {}", fd, std::strerror(errno)));
 }
 
 }  // namespace

@@ -17,8 +17,15 @@ namespace sockspec {
 
 namespace {
 
+// Where RLIMIT_NOFILE is at or below the floor (the limits plan of `sockspec faults` leaves a
+// case only a few fds), no fd can go above it (F_DUPFD fails with EINVAL): the channel keeps
+// the fd it has, and the case meets the limit in its own calls, where it is named.
 Fd raise_above_floor(int fd) {
   const int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, Channel::kChannelFdFloor);
+  if (moved < 0 && errno == EINVAL) {
+    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    return Fd(fd);
+  }
   ::close(fd);
   if (moved < 0) throw CaseError(fmt::format("cannot move channel fd: {}", std::strerror(errno)));
   return Fd(moved);

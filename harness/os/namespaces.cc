@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -20,7 +21,8 @@ void write_proc_file(const char* path, const std::string& text) {
   std::ofstream file(path);
   file << text;
   file.flush();
-  if (!file) throw CaseError(fmt::format("cannot write \"{}\" to {}", text, path));
+  if (!file)
+    throw CaseError(fmt::format("cannot write \"{}\" to {}: {}", text, path, std::strerror(errno)));
 }
 
 }  // namespace

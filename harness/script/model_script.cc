@@ -1,6 +1,8 @@
 #include "script/model_script.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -89,7 +91,8 @@ std::filesystem::path write_counterexample(const ModelScript& script, const Mode
                   : fmt::format("The model's rule for line {}: {}", verdict.failed_line, why);
   std::ofstream file(path);
   file << script.text(headline);
-  if (!file) throw CaseError(fmt::format("cannot write {}", path.string()));
+  if (!file)
+    throw CaseError(fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
   return path;
 }
 
