@@ -1,6 +1,7 @@
 #include "case/case.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -100,9 +101,16 @@ std::filesystem::path Case::trace_path(std::string_view what) const {
 Peer& Case::fork_peer(std::string name, PeerFunction body) {
   ChannelPair channels = make_channel_pair(name);
   std::fflush(nullptr);  // or buffered output would be written twice
+  const pid_t controller = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) throw CaseError(fmt::format("fork: {}", std::strerror(errno)));
   if (pid == 0) {
+    // A peer dies with its controller. A controller that is killed (by a fault of `sockspec
+    // faults`, or a crash) cannot end its peers, and a peer asleep in a call that only the
+    // controller could complete would outlive its case: the runner sweeps up such orphans,
+    // but a case run by hand (a fault's reproducer) has no runner.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != controller) ::_exit(1);
     channels.controller_side.close();
     for (auto& sibling : peers_) sibling.drop_in_child();
     PeerSelf self(name, std::move(channels.peer_side), deadline_);

@@ -12,8 +12,11 @@
  *   bind-errno:FROM:TO   a bind() that fails with errno FROM reports TO (bind-errno:EACCES:EPERM)
  *   drop-byte            on SOCK_STREAM, a receive of 2+ bytes loses the first of them
  *   leak-received-fd     recvmsg() keeps a copy of the first fd it receives, open and unknown
+ *   ignore-sa-restart    sigaction() loses SA_RESTART: a socket call asleep when a caught
+ *                        signal comes fails with EINTR instead of being restarted (as on gVisor)
  *
- * Only AF_UNIX sockets deviate (their SO_DOMAIN says so); every other fd, the pipes the
+ * Only AF_UNIX sockets deviate (their SO_DOMAIN says so; ignore-sa-restart aside, which is
+ * about the calls they make); every other fd, the pipes the
  * harness talks over included, gets the libc call untouched. SHIM_DEVIATION unset, or set to
  * something that is not a deviation, is a mistake of the person running the test: the
  * library says so on stderr and ends the process with status 2 before main() runs, rather
@@ -22,6 +25,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +46,8 @@ enum deviation {
   kIgnoreNosignal,
   kBindErrno,
   kDropByte,
-  kLeakReceivedFd
+  kLeakReceivedFd,
+  kIgnoreSaRestart
 };
 
 static enum deviation deviation = kNone;
@@ -84,6 +89,7 @@ typedef ssize_t (*recvmsg_fn)(int, struct msghdr*, int);
 typedef ssize_t (*recv_chk_fn)(int, void*, size_t, size_t, int);
 typedef ssize_t (*recvfrom_chk_fn)(int, void*, size_t, size_t, int, __SOCKADDR_ARG, socklen_t*);
 typedef int (*bind_fn)(int, __CONST_SOCKADDR_ARG, socklen_t);
+typedef int (*sigaction_fn)(int, const struct sigaction*, struct sigaction*);
 
 REAL(send_fn, send)
 REAL(sendto_fn, sendto)
@@ -96,6 +102,7 @@ REAL(recvmsg_fn, recvmsg)
 REAL(recv_chk_fn, __recv_chk)
 REAL(recvfrom_chk_fn, __recvfrom_chk)
 REAL(bind_fn, bind)
+REAL(sigaction_fn, sigaction)
 
 /* --- which fds deviate ------------------------------------------------------------------ */
 
@@ -298,6 +305,16 @@ static int errno_named(const char* name, size_t length, int* value) {
   return 0;
 }
 
+/* --- ignore-sa-restart: the handler is installed, its SA_RESTART is not ------------------- */
+
+int sigaction(int sig, const struct sigaction* action, struct sigaction* old) {
+  if (deviation != kIgnoreSaRestart || !action || !(action->sa_flags & SA_RESTART))
+    return real_sigaction()(sig, action, old);
+  struct sigaction without = *action;
+  without.sa_flags &= ~SA_RESTART;
+  return real_sigaction()(sig, &without, old);
+}
+
 /* bind-errno:FROM:TO, both errno names from the table above. */
 static int parse_bind_errno(const char* text) {
   static const char prefix[] = "bind-errno:";
@@ -318,7 +335,8 @@ __attribute__((constructor)) static void choose_deviation(void) {
                 {"epipe-as-econnreset", kEpipeAsEconnreset},
                 {"ignore-nosignal", kIgnoreNosignal},
                 {"drop-byte", kDropByte},
-                {"leak-received-fd", kLeakReceivedFd}};
+                {"leak-received-fd", kLeakReceivedFd},
+                {"ignore-sa-restart", kIgnoreSaRestart}};
   const char* value = getenv("SHIM_DEVIATION");
   if (value) {
     for (size_t i = 0; i < sizeof simple / sizeof simple[0]; ++i)
@@ -338,7 +356,8 @@ __attribute__((constructor)) static void choose_deviation(void) {
     fprintf(stderr, "libsockspec-deviations: SHIM_DEVIATION is not set;");
   fprintf(stderr,
           " the deviations are reorder-stream, ignore-dontwait, epipe-as-econnreset, "
-          "ignore-nosignal, drop-byte, leak-received-fd, bind-errno:FROM:TO (FROM, TO among");
+          "ignore-nosignal, drop-byte, leak-received-fd, ignore-sa-restart, bind-errno:FROM:TO "
+          "(FROM, TO among");
   for (size_t i = 0; i < sizeof errnos / sizeof errnos[0]; ++i)
     fprintf(stderr, " %s", errnos[i].name);
   fprintf(stderr, ")\n");

@@ -11,6 +11,7 @@
 // exit status: no case output is parsed.
 #pragma once
 
+#include <csignal>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -32,6 +33,17 @@ inline constexpr const char* kCounterexampleDirVariable = "SOCKSPEC_COUNTEREXAMP
 // How a scripted case starts its actors: the words of a command, one a line (a target's
 // wrapper, then the actor program); unset: sockspec-actor beside the case program.
 inline constexpr const char* kActorVariable = "SOCKSPEC_ACTOR";
+// A fault of `sockspec faults` that strace cannot make alone (runner/googletest_faults.h),
+// which the case process makes on itself as its case starts:
+//   "restart" / "interrupt": a handler for kFaultSignal, with and without SA_RESTART, so
+//   that the signal strace raises at a call interrupts it instead of being ignored;
+inline constexpr const char* kFaultSignalVariable = "SOCKSPEC_FAULT_SIGNAL_HANDLER";
+//   "N": RLIMIT_NOFILE set so that exactly N more fds can be opened.
+inline constexpr const char* kFaultRoomVariable = "SOCKSPEC_FAULT_FD_ROOM";
+// SIGWINCH: no case uses it, and a process that does not catch it ignores it, so a program
+// the case execs is not killed by it.
+inline constexpr int kFaultSignal = SIGWINCH;
+inline constexpr const char* kFaultSignalName = "SIGWINCH";
 // Every variable of the contract starts so; a case process gets none from elsewhere.
 inline constexpr const char* kVariablePrefix = "SOCKSPEC_";
 

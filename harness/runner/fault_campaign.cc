@@ -1,6 +1,7 @@
 #include "runner/fault_campaign.h"
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -8,6 +9,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "os/files.h"
 #include "runner/engine/case_list.h"
 #include "runner/googletest_faults.h"
 #include "runner/judgement/expectations.h"
@@ -31,6 +33,13 @@ std::string read_text(const std::filesystem::path& file) {
   text << in.rdbuf();
   if (!in) throw RunnerError(fmt::format("cannot read {}", file.string()));
   return text.str();
+}
+
+// Every line after the first indented under a VIOLATION heading.
+std::string indented(std::string text) {
+  for (std::size_t at = 0; (at = text.find('\n', at)) != std::string::npos; at += 5)
+    text.replace(at, 1, "\n    ");
+  return text;
 }
 
 // Writes every faulted case of `cases` below `dir`, named after the case and the fault. They
@@ -71,6 +80,7 @@ std::vector<FaultRun> write_faulted_cases(const std::vector<CaseInfo>& cases,
 // The GoogleTest cases' faulted runs (googletest_faults.h): each case is run once, traced,
 // to count its socket calls. A case that does not pass unfaulted is not faulted.
 std::vector<GoogleTestFault> plan_googletest_faults(const std::vector<CaseInfo>& cases,
+                                                    const std::vector<std::string>& plans,
                                                     const RunOptions& options) {
   RunOptions counting = options;
   counting.trace = TraceMode::kAlways;
@@ -99,7 +109,8 @@ std::vector<GoogleTestFault> plan_googletest_faults(const std::vector<CaseInfo>&
       continue;
     }
     const auto counts = count_socket_calls(counting.report_dir / r.traces.front());
-    for (auto& f : googletest_faults(r.info, counts, options.suite)) faults.push_back(std::move(f));
+    for (auto& f : googletest_faults(r.info, counts, options.suite, plans))
+      faults.push_back(std::move(f));
   }
   if (properties)
     fmt::print(
@@ -111,10 +122,15 @@ std::vector<GoogleTestFault> plan_googletest_faults(const std::vector<CaseInfo>&
   return faults;
 }
 
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 }  // namespace
 
 int run_fault_campaign(const std::vector<CaseInfo>& cases, const std::vector<std::string>& plans,
                        const RunOptions& options) {
+  const auto campaign_start = std::chrono::steady_clock::now();
   std::vector<CaseInfo> faulted_here, divergent, googletest;
   for (const auto& c : cases) {
     // A case the target's table lists fails there as written: faulting it would report the
@@ -124,11 +140,8 @@ int run_fault_campaign(const std::vector<CaseInfo>& cases, const std::vector<std
     else
       (c.scripted() ? faulted_here : googletest).push_back(c);
   }
-  const bool inject = std::find(plans.begin(), plans.end(), "inject") != plans.end();
-  if (faulted_here.empty() && (googletest.empty() || !inject))
-    throw RunnerError(googletest.empty()
-                          ? "no case to fault; --filter chooses among `sockspec list`"
-                          : "only the inject plan faults GoogleTest cases; add --plan inject");
+  if (faulted_here.empty() && googletest.empty())
+    throw RunnerError("no case to fault; --filter chooses among `sockspec list`");
 
   const auto dir = options.report_dir / "faults";
   std::error_code ec;
@@ -143,9 +156,9 @@ int run_fault_campaign(const std::vector<CaseInfo>& cases, const std::vector<std
     infos.push_back(std::move(info));
   }
 
-  const std::vector<GoogleTestFault> compiled = inject && !googletest.empty()
-                                                    ? plan_googletest_faults(googletest, options)
-                                                    : std::vector<GoogleTestFault>{};
+  const std::vector<GoogleTestFault> compiled =
+      googletest.empty() ? std::vector<GoogleTestFault>{}
+                         : plan_googletest_faults(googletest, plans, options);
   std::map<std::string, const GoogleTestFault*> compiled_by_name;
   for (const auto& f : compiled) {
     infos.push_back(f.run);
@@ -159,12 +172,7 @@ int run_fault_campaign(const std::vector<CaseInfo>& cases, const std::vector<std
              runs.size() - (points - compiled.size()),
              options.target ? " on " + options.target->name : "");
   if (!googletest.empty())
-    fmt::print("{}\n", inject ? fmt::format("{} GoogleTest cases: the inject plan only, by "
-                                            "strace, {} fault points",
-                                            googletest.size(), compiled.size())
-                              : fmt::format("{} GoogleTest cases are not faulted: of the plans, "
-                                            "only inject applies to them",
-                                            googletest.size()));
+    fmt::print("{} GoogleTest cases, {} fault points\n", googletest.size(), compiled.size());
   for (const auto& c : divergent)
     fmt::print("not faulted, a known divergence of the target: {}\n", c.name);
   std::fflush(stdout);
@@ -175,23 +183,26 @@ int run_fault_campaign(const std::vector<CaseInfo>& cases, const std::vector<std
   // call), which is then an expected failure, not a violation.
   std::size_t done = 0;
   const RunOptions& campaign = options;
+  std::map<std::string, std::string> compiled_violations;  // by the faulted run's name
   const RunObserver observer{
       [](const CaseInfo&) {},
       [&](const CaseResult& r) {
         ++done;
         if (const auto found = compiled_by_name.find(r.info.name);
             found != compiled_by_name.end()) {
-          if (const std::string v = googletest_violation(r, *found->second); !v.empty())
+          const std::string trace =
+              r.traces.empty() ? "" : read_file(options.report_dir / r.traces.front());
+          const std::string v = googletest_violation(r, *found->second, trace);
+          compiled_violations[r.info.name] = v;
+          if (!v.empty())
             fmt::print(
-                "VIOLATION {}\n    {}\n    trace: {}\n    reproduce: {}\n", r.info.name, v,
+                "VIOLATION {}\n    {}\n    trace: {}\n    reproduce: {}\n", r.info.name,
+                indented(v),
                 r.traces.empty() ? "(none)" : (options.report_dir / r.traces.front()).string(),
                 found->second->reproduce);
         } else if (is_failure(r.status)) {
-          std::string text = failure_text(r, options.report_dir);
-          for (std::size_t at = 0; (at = text.find('\n', at)) != std::string::npos; at += 5)
-            text.replace(at, 1, "\n    ");
-          fmt::print("VIOLATION {}\n    {}\n    reproduce: sockspec script {}\n", r.info.name, text,
-                     r.info.script);
+          fmt::print("VIOLATION {}\n    {}\n    reproduce: sockspec script {}\n", r.info.name,
+                     indented(failure_text(r, options.report_dir)), r.info.script);
         }
         if (done % 1000 == 0) fmt::print("[{}/{}]\n", done, infos.size());
         std::fflush(stdout);
@@ -200,22 +211,25 @@ int run_fault_campaign(const std::vector<CaseInfo>& cases, const std::vector<std
 
   // faults.json: per plan, the points, violations and skips; per violation, everything needed
   // to see it again.
-  nlohmann::json report{{"target", summary.target},     {"target_version", summary.target_version},
-                        {"libc", summary.libc},         {"plans", plans},
-                        {"cases", faulted_here.size()}, {"seconds", summary.seconds}};
+  nlohmann::json report{{"target", summary.target},
+                        {"target_version", summary.target_version},
+                        {"libc", summary.libc},
+                        {"plans", plans},
+                        {"cases", faulted_here.size() + googletest.size()},
+                        {"seconds", seconds_since(campaign_start)}};
   std::map<std::string, std::map<std::string, std::size_t>> per_plan;
   std::size_t violations = 0, skipped = 0, known = 0;
   nlohmann::json found = nlohmann::json::array();
   for (std::size_t i = runs.size(); i < summary.results.size(); ++i) {
     const CaseResult& r = summary.results[i];
     const GoogleTestFault& f = compiled[i - runs.size()];
-    auto& counts = per_plan["inject (GoogleTest)"];
+    auto& counts = per_plan[f.plan + " (GoogleTest)"];
     ++counts["runs"];
     if (r.status == Status::kSkipped) ++counts["skipped"], ++skipped;
     if (r.status == Status::kExpectedFailure) ++counts["known"], ++known;
-    const std::string violation = googletest_violation(r, f);
+    const std::string& violation = compiled_violations[r.info.name];
     if (r.status == Status::kPassed) ++counts["passed"];
-    if (r.status == Status::kFailed && violation.empty()) ++counts["failed, naming the errno"];
+    if (r.status == Status::kFailed && violation.empty()) ++counts["failed, saying what it met"];
     if (violation.empty()) {
       // Its trace was only the fault's vehicle.
       for (const auto& trace : r.traces) std::filesystem::remove(options.report_dir / trace, ec);
@@ -223,7 +237,7 @@ int run_fault_campaign(const std::vector<CaseInfo>& cases, const std::vector<std
     }
     ++counts["violations"], ++violations;
     found.push_back({{"case", f.run.test_name},
-                     {"plan", "inject"},
+                     {"plan", f.plan},
                      {"fault", f.fault},
                      {"status", status_name(r.status)},
                      {"message", violation},
@@ -249,7 +263,7 @@ int run_fault_campaign(const std::vector<CaseInfo>& cases, const std::vector<std
                      {"reproducer", run.file.string()}});
   }
   report["fault_points"] = points;
-  report["unfaulted_runs"] = runs.size() - points;
+  report["unfaulted_runs"] = runs.size() - (points - compiled.size());
   report["violations"] = violations;
   report["skipped"] = skipped;
   report["known_divergences"] = known;
@@ -266,14 +280,14 @@ int run_fault_campaign(const std::vector<CaseInfo>& cases, const std::vector<std
     fmt::print("  {:<7} {:>6} runs, {} violations, {} known divergences, {} skipped\n", plan,
                count(counts, "runs"), count(counts, "violations"), count(counts, "known"),
                count(counts, "skipped"));
-    if (counts.contains("passed") || counts.contains("failed, naming the errno"))
-      fmt::print("          ({} passed whatever the fault, {} failed naming the errno they met)\n",
-                 count(counts, "passed"), count(counts, "failed, naming the errno"));
+    if (counts.contains("passed") || counts.contains("failed, saying what it met"))
+      fmt::print("          ({} passed whatever the fault, {} failed saying what they met)\n",
+                 count(counts, "passed"), count(counts, "failed, saying what it met"));
   }
   fmt::print(
       "{} fault points, {} violations ({} known divergences, {} skipped) in {:.1f} s; "
       "report: {}\n",
-      points, violations, known, skipped, summary.seconds,
+      points, violations, known, skipped, seconds_since(campaign_start),
       (options.report_dir / "faults.json").string());
   if (summary.interrupted_by) return kInterruptedBase + summary.interrupted_by;
   return violations ? kSomeFailed : kAllPassed;

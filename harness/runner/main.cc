@@ -358,7 +358,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> plans = script::fault_plan_names();
   auto* faults = app.add_subcommand(
       "faults",
-      "Run the scripted cases under fault plans and check what must hold whatever the fault");
+      "Run the cases under fault plans and check what must hold whatever the fault");
   faults
       ->add_option("--plan", plans,
                    "Fault plans, comma-separated: inject, signal, kill, limits (default: all)")

@@ -20,9 +20,11 @@ struct CaseInfo {
   int line = 0;
   std::string script;  // a scripted case: the path of its file (empty for a GoogleTest case)
   // A GoogleTest case run under a fault (`sockspec faults`): the test it runs, when `name` is
-  // the fault's ("faults/Kinds/EagainTest.X/inject-003"), and strace's -e inject expression.
+  // the fault's ("faults/Kinds/EagainTest.X/inject-003"), strace's -e inject expression, and
+  // what the case process does to itself for the fault ("SOCKSPEC_FAULT_FD_ROOM=1").
   std::string test_name;
   std::string strace_inject;
+  std::vector<std::string> fault_variables;
 
   bool scripted() const { return !script.empty(); }
   // "Kinds/EagainTest" and "RecvOnEmpty/stream_socketpair"

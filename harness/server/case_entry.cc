@@ -18,6 +18,7 @@
 #include "case/rule.h"
 #include "script/interpreter.h"
 #include "script/parser.h"
+#include "server/case_faults.h"
 #include "server/result_recorder.h"
 
 namespace sockspec {
@@ -80,6 +81,7 @@ int run_google_test(const protocol::CaseRequest& request) {
   auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
   listeners.Append(new PrintRuleOnFailure);
   listeners.Append(new ResultRecorder(request.result_file, request.name));
+  listeners.Append(new CaseFaults);  // last: see case_faults.h
   const int status = RUN_ALL_TESTS();
   const auto* unit = ::testing::UnitTest::GetInstance();
   if (status != 0) return kCaseFailed;

@@ -17,6 +17,7 @@
 #include "os/files.h"
 #include "protocol/case_protocol.h"
 #include "server/case_entry.h"
+#include "server/case_faults.h"
 #include "server/case_server.h"
 
 namespace {
@@ -62,5 +63,7 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--sockspec-case") == 0 && i + 1 < argc)
       return run_one_case(argv[i + 1]);
   }
+  // A plain GoogleTest run makes the faults a reproducer of `sockspec faults` asks for.
+  ::testing::UnitTest::GetInstance()->listeners().Append(new sockspec::CaseFaults);
   return RUN_ALL_TESTS();
 }

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -279,6 +280,42 @@ TEST_F(Examples, FailsWhileItsPeerWaits) {
   reader.wait_until_blocked_in("recvfrom");
   EXPECT_THAT(call::listen(-1, 1), FailsWith(ENOTSOCK));  // wrong on purpose: EBADF
   reader.expect_clean_exit();  // the byte is never sent: the reader would wait for ever
+}
+
+// Two more for the signal and kill plans (googletest-faults.test). The first takes a recv()
+// interrupted by a caught signal for a lost byte and does not say what recv() returned; the
+// second lets a child of it die unremarked. Unfaulted, both pass.
+SOCKSPEC_RULE(Examples, SaysNothingOfAnInterruption,
+              .text = "a byte reaches a peer asleep in recv() (written so that EINTR goes unnamed)",
+              .citation = "sockspec harness");
+TEST_F(Examples, SaysNothingOfAnInterruption) {
+  const CallResult pair = must(call::socketpair(AF_UNIX, SOCK_STREAM, 0));
+  Fd a(pair.fds[0]), b(pair.fds[1]);
+  Peer& reader = here().fork_peer("reader", [&](PeerSelf&) {
+    char byte = 0;
+    EXPECT_EQ(::recv(b.get(), &byte, 1, 0), 1) << "a byte";
+  });
+  reader.wait_until_blocked_in("recvfrom");
+  EXPECT_THAT(call::send(a.get(), "x", 0), Returns(1));
+  reader.expect_clean_exit();
+}
+
+SOCKSPEC_RULE(Examples, IgnoresHowItsChildEnded,
+              .text = "a child asks its socket's name (written so that its death goes unremarked)",
+              .citation = "sockspec harness");
+TEST_F(Examples, IgnoresHowItsChildEnded) {
+  const CallResult pair = must(call::socketpair(AF_UNIX, SOCK_STREAM, 0));
+  Fd a(pair.fds[0]), b(pair.fds[1]);
+  std::fflush(nullptr);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    sockaddr_storage name{};
+    socklen_t length = sizeof name;
+    ::getsockname(a.get(), reinterpret_cast<sockaddr*>(&name), &length);
+    ::_exit(0);
+  }
+  ::waitpid(child, nullptr, 0);  // how it ended is not asked
 }
 
 // Many trivial cases, for ci/bench to measure what the runner costs per case.

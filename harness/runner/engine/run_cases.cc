@@ -230,6 +230,8 @@ class Run {
       env.push_back(fmt::format("{}={}", protocol::kActorVariable, actor));
     if (attempt.traced)
       env.push_back(fmt::format("{}={}", protocol::kTraceDirVariable, guest(trace_dir_)));
+    const auto& fault = cases_[attempt.index].fault_variables;
+    env.insert(env.end(), fault.begin(), fault.end());
     env.push_back(fmt::format("{}={}", protocol::kCounterexampleDirVariable,
                               guest(options_.report_dir / "counterexamples")));
     // The user's RC_PARAMS (seed=, max_success=) reach every property; a traced re-run adds
