@@ -468,7 +468,8 @@ Peer& boot_guest(Case& here, const fs::path& dir, const std::string& task) {
     // UML runs guest processes as host processes; any that outlive it come back to us.
     ::prctl(PR_SET_CHILD_SUBREAPER, 1);
     const auto started = Clock::now();
-    const std::vector<std::string> env = {"TMPDIR=" + dir.string()};
+    std::vector<std::string> env = uml_environment();  // the xstate shim, on AMX hosts
+    env.push_back("TMPDIR=" + dir.string());
     Child uml = start_program(argv, log, env);
     std::optional<ExitStatus> status = uml.wait_until(stop_at);
     // Now and then (seen once in hundreds of boots on a loaded machine) UML aborts while it

@@ -3,6 +3,9 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/socket.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -46,12 +49,64 @@ std::vector<std::string> strace_command(const StraceOptions& o) {
   return argv;
 }
 
+std::size_t host_xsave_bytes() {
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__get_cpuid_count(0xd, 0, &eax, &ebx, &ecx, &edx)) return 0;
+  return ebx;
+#else
+  return 0;
+#endif
+}
+
+namespace {
+
+std::filesystem::path uml_xstate_shim() {
+  std::error_code ec;
+  return std::filesystem::read_symlink("/proc/self/exe", ec).parent_path() / kUmlXstateShim;
+}
+
+bool uml_buffer_too_small() {
+  return host_xsave_bytes() > kUmlXstateBytes;
+}
+
+}  // namespace
+
+std::vector<std::string> uml_environment() {
+  const auto shim = uml_xstate_shim();
+  if (!uml_buffer_too_small() || ::access(shim.c_str(), R_OK) != 0) return {};
+  return {"LD_PRELOAD=" + shim.string()};
+}
+
+std::string uml_xsave_note() {
+  const std::size_t host = host_xsave_bytes();
+  if (!uml_buffer_too_small())
+    return fmt::format(
+        "this host's XSAVE area is {} bytes: User-mode Linux's FPU buffer ({} "
+        "bytes, up to Linux 6.12) holds it",
+        host, kUmlXstateBytes);
+  return fmt::format(
+      "this host's XSAVE area is {} bytes{}, more than User-mode Linux up to 6.12 hands the host "
+      "({} bytes: PTRACE_SETREGSET fails with EFAULT, fixed in Linux 6.13 by 3f17fed21491); {}",
+      host, host >= 2816 ? " (AMX)" : "", kUmlXstateBytes,
+      uml_environment().empty()
+          ? fmt::format("{} is not beside {}: build it (cmake --build build)", kUmlXstateShim,
+                        uml_xstate_shim().parent_path().string())
+          : fmt::format("UML runs under {}, which hands the host a whole area", kUmlXstateShim));
+}
+
 std::string uml_cannot_run_reason(const std::string& console) {
-  const auto panic = console.find("Attempted to kill init! exitcode=0x0000000b");
-  if (panic == std::string::npos) return "";
-  return "User-mode Linux cannot run processes on this host: its first process was killed by "
-         "SIGSEGV before it ran (the guest kernel panicked \"Attempted to kill init! "
-         "exitcode=0x0000000b\"; UML up to 6.12 on a host CPU with AMX)";
+  if (console.find("Attempted to kill init! exitcode=0x0000000b") == std::string::npos) return "";
+  const std::string how =
+      "User-mode Linux cannot run processes on this host: its first process was killed by "
+      "SIGSEGV before it ran (the guest kernel panicked \"Attempted to kill init! "
+      "exitcode=0x0000000b\")";
+  if (!uml_buffer_too_small())
+    return how + fmt::format(
+                     "; this host's XSAVE area ({} bytes) fits UML's FPU buffer, so the "
+                     "cause is not the one known (AMX)",
+                     host_xsave_bytes());
+  return how + "; " + uml_xsave_note();
 }
 
 namespace {
@@ -108,7 +163,7 @@ std::string why_no_user_mode_linux() {
       {std::string(kUserModeLinux.path), "mem=64M", "root=/dev/root", "rootfstype=hostfs",
        "rootflags=/", "rw", "init=/bin/true", "con=null", "con0=null,fd:1", "pty.legacy_count=0",
        std::string("uml_dir=") + dir, "umid=check"},
-      std::chrono::seconds(20));
+      std::chrono::seconds(20), uml_environment());
   std::error_code ignored;
   std::filesystem::remove_all(dir, ignored);
   if (c.output.find("exitcode=0x00000000") != std::string::npos) return "";

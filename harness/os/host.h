@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,10 +54,32 @@ std::vector<Feature> host_features();
 // A name sockspec does not know is missing too, with a reason that says so.
 std::string why_missing(std::string_view feature);
 
+// User-mode Linux up to 6.12 keeps each guest process's FPU state in a buffer of 2696 bytes
+// (x87, SSE, AVX, AVX-512, PKRU) and moves it with PTRACE_SETREGSET(NT_X86_XSTATE), which the
+// host (Linux >= 5.16) refuses with EFAULT unless the buffer is its whole XSAVE area: 11008
+// bytes on a CPU with AMX. UML then kills its first process ("Attempted to kill init!
+// exitcode=0x0000000b"). Linux 6.13 sizes the buffer from the host (3f17fed21491). On such a
+// host UML runs under libsockspec-uml-xstate.so (harness/uml/xstate_shim.c), which hands the
+// host a whole area.
+inline constexpr std::size_t kUmlXstateBytes = 2696;
+inline constexpr const char* kUmlXstateShim = "libsockspec-uml-xstate.so";
+
+// The size of this host's XSAVE area for the components its kernel enabled (CPUID leaf 0xD),
+// 0 on a CPU without XSAVE or not x86.
+std::size_t host_xsave_bytes();
+
+// What User-mode Linux needs in its environment on this host ("NAME=value" each): the shim
+// preloaded when the host's XSAVE area is larger than UML's buffer and the shim is beside
+// this program; nothing otherwise.
+std::vector<std::string> uml_environment();
+
+// One line on UML and this host's XSAVE area, for `sockspec targets`: whether UML's FPU
+// buffer fits, and if not, what stands in for the upstream fix.
+std::string uml_xsave_note();
+
 // Why User-mode Linux cannot run a process on this host, from a guest's console output, or
-// "" when the output does not show the known failure (see ../shared/research: on hosts with
-// AMX, UML <= 6.12 kills its first process with SIGSEGV: "Attempted to kill init!
-// exitcode=0x0000000b").
+// "" when the output does not show its first process killed ("Attempted to kill init!
+// exitcode=0x0000000b"). The reason is told from the host's XSAVE area, not the text alone.
 std::string uml_cannot_run_reason(const std::string& console);
 
 }  // namespace sockspec

@@ -358,16 +358,20 @@ std::vector<std::string> environment_with(const std::vector<std::string>& set,
   return env;
 }
 
-Captured run_captured(const std::vector<std::string>& argv, std::chrono::milliseconds limit) {
+Captured run_captured(const std::vector<std::string>& argv, std::chrono::milliseconds limit,
+                      const std::vector<std::string>& set) {
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw SpawnError("pipe2 failed");
   Captured captured;
   Child child;
   try {
-    child = spawn({.argv = argv,
-                   .out = Redirect::to_fd(pipe_fds[1]),
-                   .err = Redirect::same_as_stdout(),
-                   .grouping = Grouping::kOwnGroup});
+    child =
+        spawn({.argv = argv,
+               .env = set.empty() ? std::nullopt
+                                  : std::optional<std::vector<std::string>>(environment_with(set)),
+               .out = Redirect::to_fd(pipe_fds[1]),
+               .err = Redirect::same_as_stdout(),
+               .grouping = Grouping::kOwnGroup});
   } catch (const SpawnError& e) {
     ::close(pipe_fds[0]);
     ::close(pipe_fds[1]);

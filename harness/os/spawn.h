@@ -129,6 +129,8 @@ struct Captured {
   std::optional<ExitStatus> status;
   std::string output;
 };
-Captured run_captured(const std::vector<std::string>& argv, std::chrono::milliseconds limit);
+// `set` is added to this process's environment.
+Captured run_captured(const std::vector<std::string>& argv, std::chrono::milliseconds limit,
+                      const std::vector<std::string>& set = {});
 
 }  // namespace sockspec

@@ -92,7 +92,9 @@ int list_rules_command(const std::vector<CaseInfo>& all, const std::vector<CaseI
 int targets_command() {
   for (const auto& target : all_targets()) {
     fmt::print("{:<11} {}\n", target.name, target.description);
-    fmt::print("{:<11} {}\n", "", describe(target.check(target)));
+    const TargetState state = target.check(target);
+    fmt::print("{:<11} {}\n", "", describe(state));
+    if (!state.note.empty()) fmt::print("{:<11} {}\n", "", state.note);
   }
   return kAllPassed;
 }
@@ -357,8 +359,7 @@ int main(int argc, char** argv) {
 
   std::vector<std::string> plans = script::fault_plan_names();
   auto* faults = app.add_subcommand(
-      "faults",
-      "Run the cases under fault plans and check what must hold whatever the fault");
+      "faults", "Run the cases under fault plans and check what must hold whatever the fault");
   faults
       ->add_option("--plan", plans,
                    "Fault plans, comma-separated: inject, signal, kill, limits (default: all)")

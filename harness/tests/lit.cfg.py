@@ -20,6 +20,10 @@ config.substitutions.append(
     ("%lit_cases", f"{config.python} {config.lit} {os.path.join(config.build_dir, 'cases')}"))
 config.substitutions.append(
     ("%cases", os.path.join(os.path.dirname(os.path.dirname(config.test_source_root)), "cases")))
+config.substitutions.append(
+    ("%uml_xstate_shim", os.path.join(config.build_dir, "libsockspec-uml-xstate.so")))
+config.substitutions.append(
+    ("%uml_xstate_check", os.path.join(config.build_dir, "sockspec-uml-xstate-check")))
 config.substitutions.append(("%python", config.python))
 config.substitutions.append(
     ("%expect_exit", config.python + " " + os.path.join(config.test_source_root, "expect_exit.py")))
@@ -30,5 +34,7 @@ config.environment["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
 config.environment["TMPDIR"] = os.environ.get("TMPDIR", "/tmp")
 if config.strace:
     config.available_features.add("strace")
+if os.uname().machine in ("x86_64", "i686"):
+    config.available_features.add("x86")
 if os.geteuid() == 0:
     config.available_features.add("root")

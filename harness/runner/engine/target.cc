@@ -266,6 +266,7 @@ std::vector<Target> make_targets() {
           .check =
               [](const Target&) {
                 TargetState state;
+                state.note = uml_xsave_note();
                 if (!kUserModeLinux.installed()) {
                   state.kind = TargetState::Kind::kNotInstalled;
                   state.why = kUserModeLinux.not_installed();

@@ -35,6 +35,7 @@ struct TargetState {
   enum class Kind { kAvailable, kNotInstalled, kNotUsable } kind = Kind::kAvailable;
   std::string version;  // when available: what runs the cases ("runsc version 0.0~20221219.0")
   std::string why;      // otherwise: the install line, or why it cannot run here
+  std::string note;     // a fact of this host the target depends on, whatever its state
 };
 std::string describe(const TargetState& state);  // "available: ...", "not installed: ..."
 
