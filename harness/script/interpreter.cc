@@ -323,14 +323,29 @@ class Interpreter {
   // SO_RCVTIMEO — ends by itself: such a call is not stuck, however long it sleeps.
   // `line`: the call it is in, when known. The kernel resumes an interrupted poll() as
   // restart_syscall, with poll's own registers: judged as the poll it is.
+  // A task seen in another syscall than `line`'s has left its call (or not reached it): it
+  // is running as far as that call goes. Under valgrind, the actor's thread sleeps in a
+  // read() of valgrind's own lock pipe as the call returns; judged as that read, a call that
+  // returned at its SO_RCVTIMEO looked blocked for good.
   static WaitKind wait_of(const ActorHandle& h, const Line* line = nullptr) {
     for (auto task : sample_tasks(h.tgid)) {
       if (task.tid != h.pid) continue;
-      if (line && line->call == "poll" && task.syscall == syscall_number("restart_syscall"))
+      const long restart = syscall_number("restart_syscall");
+      if (line && line->call == "poll" && task.syscall == restart)
         task.syscall = syscall_number("poll");
+      if (line && task.syscall && *task.syscall != restart && !makes_syscall(*line, *task.syscall))
+        return WaitKind::kRunning;
       return judge_wait(task, Channel::kChannelFdFloor).kind;
     }
     return WaitKind::kUnknown;
+  }
+
+  // Is `nr` one of the syscalls `line`'s call makes (the names the call table gives)?
+  static bool makes_syscall(const Line& line, long nr) {
+    std::istringstream names(line.syscall);
+    for (std::string name; std::getline(names, name, '|');)
+      if (const long named = syscall_number(name); named >= 0 && same_call(named, nr)) return true;
+    return false;
   }
 
   // Is `h` asleep in the syscall `line` makes (any of the names the call table gives)?
