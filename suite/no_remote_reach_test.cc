@@ -422,6 +422,16 @@ std::string describe_results(const fs::path& dir) {
   return fmt::format("guest results: [{}]; {}", fmt::join(lines, "; "), log_tail(dir / "uml.log"));
 }
 
+// Why no second kernel can be booted for a case, before trying: UML not installed, or this
+// process already in a UML guest (the uml target), where UML inside UML is not tried.
+std::string why_no_second_kernel() {
+  if (!kUserModeLinux.installed()) return kUserModeLinux.not_installed();
+  if (inside_user_mode_linux())
+    return "this case runs in a User-mode Linux guest already (the uml target): UML inside "
+           "UML is not tried";
+  return "";
+}
+
 // Some hosts run the UML kernel but not a single process inside it (on CPUs with AMX, UML up
 // to 6.12 kills its first process: os/host.h). A guest like that cannot take part in any
 // case, so the case is skipped with the reason instead of failed.
@@ -513,7 +523,7 @@ SOCKSPEC_RULE(NoRemoteReachTest, SecondKernelCannotConnectToHostSocket,
                   "no socket on its hostfs inode",
               .linux_note = "guest: User-mode Linux 6.1 with hostfs");
 TEST_F(NoRemoteReachTest, SecondKernelCannotConnectToHostSocket) {
-  if (!kUserModeLinux.installed()) GTEST_SKIP() << kUserModeLinux.not_installed();
+  if (const std::string why_not = why_no_second_kernel(); !why_not.empty()) GTEST_SKIP() << why_not;
   const fs::path dir = here().dir();
   const fs::path host_socket = dir / here().path_name("host-srv");
   Fd listener = listen_at(address_of(host_socket));
@@ -551,7 +561,7 @@ SOCKSPEC_RULE(NoRemoteReachTest, HostCannotConnectToSocketBoundBySecondKernel,
                   "no socket on that inode",
               .linux_note = "guest: User-mode Linux 6.1 with hostfs");
 TEST_F(NoRemoteReachTest, HostCannotConnectToSocketBoundBySecondKernel) {
-  if (!kUserModeLinux.installed()) GTEST_SKIP() << kUserModeLinux.not_installed();
+  if (const std::string why_not = why_no_second_kernel(); !why_not.empty()) GTEST_SKIP() << why_not;
   const fs::path dir = here().dir();
   const fs::path guest_socket = dir / here().path_name("guest-srv");
 

@@ -95,6 +95,10 @@ std::string uml_xsave_note() {
           : fmt::format("UML runs under {}, which hands the host a whole area", kUmlXstateShim));
 }
 
+bool inside_user_mode_linux() {
+  return read_file("/proc/cpuinfo").find("User Mode Linux") != std::string::npos;
+}
+
 std::string uml_cannot_run_reason(const std::string& console) {
   if (console.find("Attempted to kill init! exitcode=0x0000000b") == std::string::npos) return "";
   const std::string how =
@@ -157,6 +161,9 @@ std::string why_no_security_contexts() {
 // a working guest panics with exitcode=0x00000000 when its init exits.
 std::string why_no_user_mode_linux() {
   if (!kUserModeLinux.installed()) return kUserModeLinux.not_installed();
+  if (inside_user_mode_linux())
+    return "this is a User-mode Linux guest already (the uml target): UML inside UML is not "
+           "tried";
   char dir[] = "/tmp/sockspec-uml-check.XXXXXX";
   if (!::mkdtemp(dir)) return fmt::format("cannot make a temp dir: {}", std::strerror(errno));
   const Captured c = run_captured(

@@ -77,6 +77,10 @@ std::vector<std::string> uml_environment();
 // buffer fits, and if not, what stands in for the upstream fix.
 std::string uml_xsave_note();
 
+// Whether this process runs in a User-mode Linux guest (the uml target), where booting UML
+// again is not tried: its /proc/cpuinfo says "vendor_id : User Mode Linux".
+bool inside_user_mode_linux();
+
 // Why User-mode Linux cannot run a process on this host, from a guest's console output, or
 // "" when the output does not show its first process killed ("Attempted to kill init!
 // exitcode=0x0000000b"). The reason is told from the host's XSAVE area, not the text alone.

@@ -71,6 +71,7 @@ struct RunSummary {
   std::string trace_note;  // e.g. why there are no traces
   std::string target = "native";
   std::string target_version;
+  std::string kernel;  // the kernel the cases met, when it is not the host's (a guest's)
   std::string libc;
 };
 

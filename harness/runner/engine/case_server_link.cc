@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -31,7 +32,7 @@ std::pair<Fd, Fd> make_pipe() {
 CaseServerLink::CaseServerLink(const Target& target, const std::filesystem::path& program,
                                const WrapPlace& place, const std::vector<std::string>& env,
                                std::filesystem::path log)
-    : log_(std::move(log)) {
+    : log_(std::move(log)), greeting_(target.server_greeting) {
   auto [request_read, request_write] = make_pipe();
   auto [reply_read, reply_write] = make_pipe();
   try {
@@ -71,6 +72,10 @@ std::string CaseServerLink::log_since(std::uintmax_t offset) const {
 }
 
 void CaseServerLink::send(const std::string& message) {
+  if (!greeting_.empty()) {
+    held_ += message;
+    return;
+  }
   const char* data = message.data();
   std::size_t left = message.size();
   while (left > 0 && !dead_) {
@@ -108,6 +113,11 @@ std::vector<protocol::ServerReply> CaseServerLink::read_replies() {
   for (auto end = pending_.find('\n'); end != std::string::npos; end = pending_.find('\n')) {
     const std::string line = pending_.substr(0, end);
     pending_.erase(0, end + 1);
+    if (!greeting_.empty() && line == greeting_) {
+      greeting_.clear();
+      send(std::exchange(held_, {}));
+      continue;
+    }
     try {
       replies.push_back(protocol::reply_from_json(line));
     } catch (const std::exception&) {

@@ -60,6 +60,10 @@ class CaseServerLink {
   Fd replies_;
   std::filesystem::path log_;
   std::string pending_;
+  // Until the target's server says it is ready (Target::server_greeting), what is sent is
+  // kept here.
+  std::string greeting_;
+  std::string held_;
   bool dead_ = false;
 };
 

@@ -207,6 +207,7 @@ class Run {
     summary.trace_note = trace_note_;
     summary.target = target_.name;
     summary.target_version = options_.target_state.version;
+    summary.kernel = options_.target_state.kernel;
     summary.libc = target_.libc(options_.target_state);
     for (std::size_t i = 0; i < cases_.size(); ++i)
       if (done_[i]) summary.results.push_back(results_[i]);

@@ -36,6 +36,7 @@ struct TargetState {
   std::string version;  // when available: what runs the cases ("runsc version 0.0~20221219.0")
   std::string why;      // otherwise: the install line, or why it cannot run here
   std::string note;     // a fact of this host the target depends on, whatever its state
+  std::string kernel;   // the kernel the cases meet, when it is not the host's (a guest's)
 };
 std::string describe(const TargetState& state);  // "available: ...", "not installed: ..."
 
@@ -69,6 +70,10 @@ struct Target {
   std::string actor_program;
   // Each case's deadline is this many times --timeout.
   int deadline_scale = 1;
+  // A line the wrapped case server's side writes when it can take requests, before which
+  // nothing is sent to it ("" when it can take them at once): a guest kernel's console loses
+  // what arrives while it boots.
+  std::string server_greeting;
   // A program a case process execs runs outside the wrapper (qemu-user and memcheck do not
   // follow execve): the actors of scripted cases are wrapped again.
   bool exec_escapes = false;

@@ -154,7 +154,7 @@ void write_results_json(const RunSummary& s, const std::filesystem::path& report
   const nlohmann::json doc = {{"target", s.target},
                               {"target_version", s.target_version},
                               {"host", host},
-                              {"kernel", kernel_release()},
+                              {"kernel", s.kernel.empty() ? kernel_release() : s.kernel},
                               {"libc", s.libc},
                               {"seconds", s.seconds},
                               {"interrupted", s.interrupted_by != 0},
