@@ -48,6 +48,11 @@ std::string version_line(const Target& t) {
   return first_line(run_captured({t.program, "--version"}, std::chrono::seconds(10)).output);
 }
 
+// The guest's first process (harness/uml/guest_init.cc), built beside the runner.
+std::filesystem::path uml_guest_init() {
+  return std::filesystem::read_symlink("/proc/self/exe").parent_path() / "sockspec-uml-init";
+}
+
 // User-mode Linux boots a guest kernel whose root is the host's "/" (hostfs), so the
 // command, the case program and the run's folder are where they are on the host; the guest
 // runs `command` from its first process, sockspec-uml-init (harness/uml/guest_init.cc),
@@ -60,7 +65,6 @@ Command uml_command(const Target& t, const Command& command, const WrapPlace& pl
     for (const unsigned char c : word) hex += fmt::format("{:02x}", c);
     hex += "00";
   }
-  const auto beside_runner = std::filesystem::read_symlink("/proc/self/exe").parent_path();
   Command argv;
   if (const auto env = uml_environment(); !env.empty()) {
     argv.push_back("/usr/bin/env");
@@ -75,7 +79,7 @@ Command uml_command(const Target& t, const Command& command, const WrapPlace& pl
       "rootfstype=hostfs",
       "rootflags=/",
       "rw",
-      "init=" + (beside_runner / "sockspec-uml-init").string(),
+      "init=" + uml_guest_init().string(),
       "con=null",
       "con0=null,fd:2",
       "con1=fd:0,fd:1",
@@ -318,6 +322,13 @@ std::vector<Target> make_targets() {
                 if (!kUserModeLinux.installed()) {
                   state.kind = TargetState::Kind::kNotInstalled;
                   state.why = kUserModeLinux.not_installed();
+                  return state;
+                }
+                const auto init = uml_guest_init();
+                if (::access(init.c_str(), X_OK) != 0) {
+                  state.kind = TargetState::Kind::kNotUsable;
+                  state.why =
+                      fmt::format("{} is missing: build it (cmake --build build)", init.string());
                   return state;
                 }
                 if (std::string why = why_missing("uml"); !why.empty()) {
