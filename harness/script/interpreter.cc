@@ -323,17 +323,21 @@ class Interpreter {
   // SO_RCVTIMEO — ends by itself: such a call is not stuck, however long it sleeps.
   // `line`: the call it is in, when known. The kernel resumes an interrupted poll() as
   // restart_syscall, with poll's own registers: judged as the poll it is.
-  // A task seen in another syscall than `line`'s has left its call (or not reached it): it
-  // is running as far as that call goes. Under valgrind, the actor's thread sleeps in a
-  // read() of valgrind's own lock pipe as the call returns; judged as that read, a call that
-  // returned at its SO_RCVTIMEO looked blocked for good.
-  static WaitKind wait_of(const ActorHandle& h, const Line* line = nullptr) {
+  // `in_its_call`: judge only a sleep in the line's own syscall; a task seen in another has
+  // left its call (or not reached it) and is running as far as that call goes. Under
+  // valgrind, the actor's thread sleeps in a read() of valgrind's own lock pipe as the call
+  // returns; judged as that read, a call that returned at its SO_RCVTIMEO looked blocked for
+  // good. (Whether another actor may release this one is asked without it: an actor whose
+  // call has returned waits on its channel, and cannot.)
+  static WaitKind wait_of(const ActorHandle& h, const Line* line = nullptr,
+                          bool in_its_call = false) {
     for (auto task : sample_tasks(h.tgid)) {
       if (task.tid != h.pid) continue;
       const long restart = syscall_number("restart_syscall");
       if (line && line->call == "poll" && task.syscall == restart)
         task.syscall = syscall_number("poll");
-      if (line && task.syscall && *task.syscall != restart && !makes_syscall(*line, *task.syscall))
+      if (in_its_call && line && task.syscall && *task.syscall != restart &&
+          !makes_syscall(*line, *task.syscall))
         return WaitKind::kRunning;
       return judge_wait(task, Channel::kChannelFdFloor).kind;
     }
@@ -416,7 +420,7 @@ class Interpreter {
                         where(line), line.call.empty() ? std::string("the call") : line.call, actor,
                         read_process_state(h.pid).describe()));
       const WaitKind waits = can_block(line) && !others_in_progress && asleep_in(h, line)
-                                 ? wait_of(h, &line)
+                                 ? wait_of(h, &line, true)
                                  : WaitKind::kRunning;
       if (waits == WaitKind::kForOthers || waits == WaitKind::kUnknown) {
         if (!asleep) asleep = true, asleep_since = Clock::now();
