@@ -9,7 +9,6 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "os/files.h"
 #include "runner/engine/case_list.h"
 #include "runner/googletest_faults.h"
 #include "runner/judgement/expectations.h"
@@ -190,9 +189,9 @@ int run_fault_campaign(const std::vector<CaseInfo>& cases, const std::vector<std
         ++done;
         if (const auto found = compiled_by_name.find(r.info.name);
             found != compiled_by_name.end()) {
-          const std::string trace =
-              r.traces.empty() ? "" : read_file(options.report_dir / r.traces.front());
-          const std::string v = googletest_violation(r, *found->second, trace);
+          const std::string v = googletest_violation(
+              r, *found->second,
+              r.traces.empty() ? std::filesystem::path() : options.report_dir / r.traces.front());
           compiled_violations[r.info.name] = v;
           if (!v.empty())
             fmt::print(

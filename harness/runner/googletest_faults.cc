@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "os/files.h"
 #include "os/names.h"
 #include "protocol/case_protocol.h"
 #include "script/documented_errors.h"
@@ -171,7 +172,8 @@ std::vector<GoogleTestFault> googletest_faults(const CaseInfo& c,
 }
 
 std::string googletest_violation(const CaseResult& r, const GoogleTestFault& f,
-                                 const std::string& trace) {
+                                 const std::filesystem::path& trace_file) {
+  const auto trace = [&] { return trace_file.empty() ? std::string() : read_file(trace_file); };
   const auto named = fmt::format("{}", fmt::join(f.named_by.begin(), f.named_by.end(), "\" or \""));
   switch (r.status) {
     case Status::kHung:
@@ -181,8 +183,9 @@ std::string googletest_violation(const CaseResult& r, const GoogleTestFault& f,
         return fmt::format("the case did not end after {}: {}", f.fault, r.message);
       // signal(7): with SA_RESTART, a socket call is restarted after the handler, unless a
       // timeout (SO_RCVTIMEO, SO_SNDTIMEO) is set on its socket, when it fails with EINTR.
-      if (f.restarting && trace.find("SO_RCVTIMEO") == std::string::npos &&
-          trace.find("SO_SNDTIMEO") == std::string::npos)
+      if (const std::string text = f.restarting ? trace() : "";
+          f.restarting && text.find("SO_RCVTIMEO") == std::string::npos &&
+          text.find("SO_SNDTIMEO") == std::string::npos)
         return fmt::format(
             "the case failed after {}, but no socket of it has a timeout, so the call should "
             "have been restarted and the case pass; its message:\n{}",
@@ -193,7 +196,7 @@ std::string googletest_violation(const CaseResult& r, const GoogleTestFault& f,
           f.fault, r.message);
     case Status::kPassed:
       if (f.plan == "kill")
-        if (const auto killed = killed_from_outside(trace); !killed.empty())
+        if (const auto killed = killed_from_outside(trace()); !killed.empty())
           return fmt::format(
               "the case passed, though process {} of it was killed ({}) and the case did not "
               "kill it",

@@ -60,9 +60,11 @@ std::vector<GoogleTestFault> googletest_faults(const CaseInfo& c,
                                                const std::vector<std::string>& plans,
                                                int per_call = 8);
 
-// "" when the run shows what must hold; otherwise what went wrong. `trace` is the text of
-// the faulted run's trace (strace -f), "" when it was not traced.
+// "" when the run shows what must hold; otherwise what went wrong. `trace` is the faulted
+// run's trace (strace -f), empty when it was not traced; it is read only where the verdict
+// needs it (a kill, a signal under SA_RESTART), not for each of the tens of thousands of
+// runs a campaign judges.
 std::string googletest_violation(const CaseResult& result, const GoogleTestFault& fault,
-                                 const std::string& trace);
+                                 const std::filesystem::path& trace);
 
 }  // namespace sockspec
